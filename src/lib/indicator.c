@@ -1,0 +1,2 @@
+/* placeholder until implemented */
+#include "lib/indicator.h"

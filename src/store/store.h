@@ -1,0 +1,144 @@
+/* The SQLite store: indicators, sightings per source, online runs, snapshots, network tables
+ * and hosting ranges. The only module that talks to SQLite. */
+#ifndef SH_STORE_H
+#define SH_STORE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "feeds/feed.h"
+#include "lib/arena.h"
+#include "lib/netmap.h"
+
+struct sh_store;
+
+/* Opens or creates the database (WAL mode, busy timeout) and applies pending numbered
+ * migrations. SH_ESTORE with *out set to NULL on failure; details in errmsg. */
+SH_MUST_CHECK int sh_store_open(const char *path, struct sh_store **out);
+void sh_store_close(struct sh_store *s);
+/* Text of the last SQLite error on this handle ("" when none). */
+const char *sh_store_errmsg(const struct sh_store *s);
+/* Schema version after migrations. */
+int sh_store_schema_version(const struct sh_store *s);
+
+/* ---- ingest ----------------------------------------------------------------------------
+ * One ingest is one source (e.g. "urlhaus-filter") and one transaction: snapshots are
+ * collected in any order, then commit applies them in time order together with what the
+ * store already holds for that source, so a crash before commit leaves the old state and
+ * a re-run completes it. Semantics per snapshot of a full-list source: an indicator present
+ * opens a run (or keeps its run open) and gets last_seen = snapshot time; an indicator with
+ * an open run that is absent closes its run at this snapshot's time. For an incremental
+ * source the items' own fields count: first_seen (else the snapshot time) opens the run,
+ * status OFFLINE closes it at last_online (else the snapshot time), last_seen is the latest
+ * of last_online and (for online items) the snapshot time. A snapshot older than the source's
+ * newest stored one makes commit recompute that source's runs from all its snapshots. */
+struct sh_ingest;
+
+struct sh_ingest_stats {
+	unsigned long snapshots;       /* applied */
+	unsigned long skipped;         /* already in the store (same source, time and content) */
+	unsigned long items;           /* item rows applied */
+	unsigned long new_indicators;  /* indicators the store did not know */
+	unsigned long runs_opened, runs_closed;
+};
+
+SH_MUST_CHECK int sh_ingest_begin(struct sh_store *s, const char *source, const char *format,
+				  bool full_list, struct sh_ingest **out);
+/* Starts a snapshot taken at time t. content_hash identifies the file's bytes.
+ * SH_EEXIST: this source already has this snapshot (same t and hash): skip its items.
+ * SH_ECONFLICT: same source and t but other content: refused, skip it. */
+SH_MUST_CHECK int sh_ingest_snapshot_begin(struct sh_ingest *in, int64_t t,
+					   uint64_t content_hash, const char *file_name);
+SH_MUST_CHECK int sh_ingest_add(struct sh_ingest *in, const struct sh_feed_item *it);
+SH_MUST_CHECK int sh_ingest_snapshot_end(struct sh_ingest *in, unsigned long n_bad_lines);
+/* Writes everything in one transaction and frees in (also on error, which rolls back). */
+SH_MUST_CHECK int sh_ingest_commit(struct sh_ingest *in, struct sh_ingest_stats *st);
+void sh_ingest_abort(struct sh_ingest *in);
+
+/* ---- indicators --------------------------------------------------------------------------- */
+struct sh_run {
+	int64_t start, end; /* end == SH_TIME_NONE while open */
+};
+
+struct sh_sighting {
+	const char *source;
+	int64_t first_seen, last_seen;
+	bool online;         /* an open run */
+	const char *threat, *malware, *tags, *ref; /* latest the source gave, NULL if none */
+	size_t n_runs;
+	struct sh_run *runs; /* ascending */
+};
+
+struct sh_ind_record {
+	enum sh_ind_type type;
+	const char *value;
+	int64_t first_seen, last_seen; /* over all sources */
+	bool online;                   /* online in any source */
+	size_t n_sightings;
+	struct sh_sighting *sightings;
+};
+
+/* The record of one canonical indicator value, allocated in arena. SH_ENOENT if unknown. */
+SH_MUST_CHECK int sh_store_indicator_get(struct sh_store *s, const char *value,
+					 struct sh_arena *arena, struct sh_ind_record *out);
+/* Canonical values of stored CIDR indicators that contain ip (most specific first), of
+ * stored parent domains of a domain name, or of URLs on a host; for "why is this listed". */
+typedef int (*sh_value_cb)(const char *value, void *arg);
+SH_MUST_CHECK int sh_store_cidrs_containing(struct sh_store *s, const struct sh_ip *ip,
+					    sh_value_cb cb, void *arg);
+SH_MUST_CHECK int sh_store_parent_domains(struct sh_store *s, const char *domain,
+					  sh_value_cb cb, void *arg);
+SH_MUST_CHECK int sh_store_urls_on_host(struct sh_store *s, const char *host, unsigned limit,
+					sh_value_cb cb, void *arg);
+
+/* Every indicator with a host IP or a prefix (IP, CIDR, URLs on an IP), for attribution
+ * to networks. Fields of ind valid during the call. */
+struct sh_ind_brief {
+	enum sh_ind_type type;
+	const char *value;
+	struct sh_prefix prefix; /* the IP (full length) or CIDR */
+	int64_t first_seen, last_seen;
+	bool online;
+};
+SH_MUST_CHECK int sh_store_foreach_addressed(struct sh_store *s,
+					     int (*cb)(const struct sh_ind_brief *ind, void *arg),
+					     void *arg);
+
+/* ---- network tables ------------------------------------------------------------------------ */
+struct sh_asmap_table {
+	int64_t id;
+	int64_t as_of;       /* the date the table describes */
+	int fields;          /* SH_ASMAP_HAS_* (netmap/asmap.h) */
+	const char *format;  /* "ipldb", "pfx2as", ... */
+	const char *file;    /* base name it came from */
+	unsigned long rows;
+};
+
+struct sh_asmap_import;
+/* A new table; on commit it replaces a stored table with the same format, fields, as_of and
+ * file base name (so re-importing a file changes nothing). */
+SH_MUST_CHECK int sh_asmap_import_begin(struct sh_store *s, const char *format, const char *file,
+					int64_t as_of, struct sh_asmap_import **out);
+SH_MUST_CHECK int sh_asmap_import_add(struct sh_asmap_import *im, const struct sh_netrow *row);
+/* fields: what the file provided. Frees im. */
+SH_MUST_CHECK int sh_asmap_import_commit(struct sh_asmap_import *im, int fields,
+					 unsigned long *rows);
+void sh_asmap_import_abort(struct sh_asmap_import *im);
+
+/* All tables, oldest as_of first, allocated in arena. */
+SH_MUST_CHECK int sh_store_asmap_tables(struct sh_store *s, struct sh_arena *arena,
+					struct sh_asmap_table **out, size_t *n);
+/* Rows of one table, in storage order. */
+SH_MUST_CHECK int sh_store_asmap_rows(struct sh_store *s, int64_t table_id,
+				      int (*cb)(const struct sh_netrow *row, void *arg), void *arg);
+
+/* ---- hosting ranges ------------------------------------------------------------------------ */
+/* Replaces all ranges of provider with prefixes[0..n) in one transaction. */
+SH_MUST_CHECK int sh_store_hosting_replace(struct sh_store *s, const char *provider,
+					   const struct sh_prefix *prefixes, size_t n);
+SH_MUST_CHECK int sh_store_hosting_foreach(struct sh_store *s,
+					   int (*cb)(const char *provider, const struct sh_prefix *p,
+						     void *arg),
+					   void *arg);
+
+#endif
