@@ -1,0 +1,37 @@
+#!/bin/sh
+# Installs what is missing, builds sheriff and runs its main job on the sample data shipped in
+# tests/data: import a network table and hosting ranges, ingest 80 real snapshots of the URLhaus
+# online list plus one file of each other feed format, then print lookups and the busiest
+# networks. The database is left in build/demo.db for further commands.
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/install-deps.sh
+if [ -f build/build.ninja ]; then meson setup --reconfigure build >/dev/null; else meson setup build >/dev/null; fi
+ninja -C build >/dev/null
+S=build/src/cli/sheriff
+DB=build/demo.db
+W=build/demo
+rm -rf "$DB" "$DB-wal" "$DB-shm" "$W"
+mkdir -p "$W"
+tar xJf tests/data/history/urlhaus-filter-slice.tar.xz -C "$W"
+
+step() { printf '\n== %s\n$ %s\n' "$1" "$2"; }
+
+step "network table (ip-location-db slice) and hosting ranges" "sheriff asmap import ...; sheriff hosting import ..."
+$S asmap import --db $DB --format ipldb --as-of 2019-08-01 tests/data/asn-demo/asn-ipv4-history-hosts.csv.gz
+$S hosting import --db $DB tests/data/hosting/*.json.gz
+
+step "80 snapshots of the URLhaus online list, 2019-08-10 .. 2019-09-20" "sheriff ingest build/demo/urlhaus-filter/*.txt"
+$S ingest --db $DB "$W"/urlhaus-filter/*.txt
+
+step "one real file of other feeds" "sheriff ingest tests/data/feeds/samples/*"
+$S ingest --db $DB tests/data/feeds/samples/* || true
+
+step "lookups" "sheriff lookup 1.246.222.105 amazon-sicherheit.kunden-ueberpruefung.xyz 176.65.139.212 10.0.0.1"
+$S lookup --db $DB 1.246.222.105 amazon-sicherheit.kunden-ueberpruefung.xyz 176.65.139.212 \
+	'http://176.65.139.212/eclipse.sh4' 10.0.0.1 || true
+
+step "busiest networks (indicators attributed by their first sighting)" "sheriff networks --by asn --limit 10"
+$S networks --db $DB --by asn --limit 10
+
+printf '\nDatabase: %s (try: %s lookup --db %s --json 1.246.222.105)\n' "$DB" "$S" "$DB"
