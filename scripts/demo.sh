@@ -18,14 +18,18 @@ tar xJf tests/data/history/urlhaus-filter-slice.tar.xz -C "$W"
 step() { printf '\n== %s\n$ %s\n' "$1" "$2"; }
 
 step "network table (ip-location-db slice) and hosting ranges" "sheriff asmap import ...; sheriff hosting import ..."
-$S asmap import --db $DB --format ipldb --as-of 2019-08-01 tests/data/asn-demo/asn-ipv4-history-hosts.csv.gz
+$S asmap import --db $DB --format ipldb --as-of 2019-08-01 tests/data/asn-demo/asn-ipv4-demo.csv.gz
 $S hosting import --db $DB tests/data/hosting/*.json.gz
 
 step "80 snapshots of the URLhaus online list, 2019-08-10 .. 2019-09-20" "sheriff ingest build/demo/urlhaus-filter/*.txt"
 $S ingest --db $DB "$W"/urlhaus-filter/*.txt
 
-step "one real file of other feeds" "sheriff ingest tests/data/feeds/samples/*"
-$S ingest --db $DB tests/data/feeds/samples/* || true
+F=tests/data/feeds
+step "one real file of each other feed" "sheriff ingest urlhaus CSV, Feodo, Spamhaus DROP, ThreatFox, PhishTank, ipsum, FireHOL, STIX"
+$S ingest --db $DB $F/urlhaus_csv_online_2026-08-18_head.csv $F/feodo_ipblocklist_2024-04-04.csv \
+	$F/spamhaus_drop_v4_2025-03-03.json $F/threatfox_export_json_2026-10-07_first26.json \
+	$F/phishtank_online_valid_2026-08-18_head.csv $F/ipsum_2026-08-22_head.txt \
+	$F/spamhaus_edrop_2015-11-03.netset $F/stix_bundle_sample.json
 
 step "lookups" "sheriff lookup 1.246.222.105 amazon-sicherheit.kunden-ueberpruefung.xyz 176.65.139.212 10.0.0.1"
 $S lookup --db $DB 1.246.222.105 amazon-sicherheit.kunden-ueberpruefung.xyz 176.65.139.212 \

@@ -3,7 +3,8 @@
 set -eu
 PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 libsqlite3-dev sqlite3 libmaxminddb-dev mmdb-bin libpsl-dev publicsuffix libidn2-dev libjansson-dev zlib1g-dev libcurl4-openssl-dev
-libcmocka-dev xz-utils python3 curl ca-certificates"
+libcmocka-dev xz-utils python3 curl ca-certificates bc
+rbldnsd dnsperf knot knot-dnsutils bind9-dnsutils unbound nsd nftables ipset chromium fonts-dejavu-core"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -33,7 +33,7 @@ int cli_open_store(const struct cli_common *c, struct sh_store **s)
 	const char *path = cli_db_path(c);
 	int rc = sh_store_open(path, s);
 	if (rc != 0) {
-		cli_err("cannot open database %s: %s", path, sh_strerror(rc));
+		cli_err("cannot open database %s: %s (%s)", path, sh_strerror(rc), sh_store_errmsg(NULL));
 		return CLI_FAIL;
 	}
 	return CLI_OK;

@@ -42,6 +42,7 @@ bool cli_parse_time(const char *opt, const char *s, int64_t *out);
 bool cli_progress_wanted(void);
 
 int cmd_asmap(int argc, char **argv);
+int cmd_dnsbl(int argc, char **argv);
 int cmd_hosting(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_lookup(int argc, char **argv);

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "engine/loader.h"
+#include "engine/netdb.h"
 #include "netmap/asmap.h"
 
 static void help(FILE *f)
@@ -26,11 +27,13 @@ struct import_ctx {
 	struct sh_asmap_import *im;
 	const char *file;
 	unsigned long bad;
+	int families; /* SH_NETDB_HAS_V4 / _V6 seen */
 };
 
 static int on_row(const struct sh_netrow *row, void *arg)
 {
 	struct import_ctx *ctx = arg;
+	ctx->families |= row->prefix.ip.af == SH_AF_V4 ? SH_NETDB_HAS_V4 : SH_NETDB_HAS_V6;
 	return sh_asmap_import_add(ctx->im, row);
 }
 
@@ -113,7 +116,7 @@ static int import_one(struct sh_store *s, const char *file, enum sh_asmap_format
 			rc = sh_asmap_parse_text(fmt, blob.data, blob.len, on_row, on_bad, &ctx, &fields);
 		unsigned long rows = 0;
 		if (rc == 0) {
-			rc = sh_asmap_import_commit(ctx.im, fields, &rows);
+			rc = sh_asmap_import_commit(ctx.im, fields | ctx.families, &rows);
 		} else {
 			sh_asmap_import_abort(ctx.im);
 		}

@@ -12,6 +12,7 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{"asmap", cmd_asmap, "import IP-to-ASN/org/country tables (asmap import)"},
+	{"dnsbl", cmd_dnsbl, "DNSBL server over rbldnsd data files (RFC 5782)"},
 	{"hosting", cmd_hosting, "import hosting and cloud provider ranges (hosting import)"},
 	{"ingest", cmd_ingest, "ingest feed snapshots (files or URLs)"},
 	{"lookup", cmd_lookup, "is this IP, CIDR, domain or URL listed, why, since when, where"},

@@ -25,7 +25,8 @@ struct pass {
 	const char *input;
 	int64_t t;
 	struct sh_ingest *in;
-	unsigned long bad;
+	unsigned long bad, skipped;
+	char skip_why[160]; /* the first reason, for the summary */
 	int add_rc;
 };
 
@@ -71,6 +72,13 @@ static void add_bad(void *arg, unsigned long line, const char *why)
 
 static void no_time(void *arg, int64_t t)
 {
+}
+
+static void add_skipped(void *arg, unsigned long line, const char *why)
+{
+	struct pass *p = arg;
+	if (!p->skipped++)
+		snprintf(p->skip_why, sizeof(p->skip_why), "line %lu: %s", line, why);
 }
 
 static bool stamp_token(const char *s, size_t n, size_t *digits)
@@ -209,7 +217,8 @@ static void ingest_one(struct sh_store *s, const struct sh_ingest_opts *o, const
 
 	struct pass p = {.o = o, .input = input, .t = SH_TIME_NONE, .in = g->in};
 	if (o->at == SH_TIME_NONE) {
-		struct sh_feed_sink probe = {probe_item, probe_bad, on_time, &p};
+		struct sh_feed_sink probe = {.item = probe_item, .bad_line = probe_bad,
+					     .snapshot_time = on_time, .arg = &p};
 		(void)fmt->parse(blob.data, blob.len, &probe);
 	}
 	int64_t t = o->at != SH_TIME_NONE ? o->at : p.t;
@@ -235,7 +244,8 @@ static void ingest_one(struct sh_store *s, const struct sh_ingest_opts *o, const
 	} else if (rc != 0) {
 		g->res.rc = rc;
 	} else {
-		struct sh_feed_sink sink = {add_item, add_bad, no_time, &p};
+		struct sh_feed_sink sink = {.item = add_item, .bad_line = add_bad, .snapshot_time = no_time,
+					    .arg = &p, .skipped = add_skipped};
 		p.t = t;
 		rc = fmt->parse(blob.data, blob.len, &sink);
 		if (p.add_rc != 0) {
@@ -243,6 +253,11 @@ static void ingest_one(struct sh_store *s, const struct sh_ingest_opts *o, const
 		} else {
 			if (rc < 0) {
 				snprintf(msg, sizeof(msg), "unusable as %s: %s", fmt->name, sh_strerror(rc));
+				diag(o, input, 0, msg);
+			}
+			if (p.skipped) {
+				snprintf(msg, sizeof(msg), "%lu entries are not IPs, CIDRs, domains or URLs and "
+					 "were left out (first: %s)", p.skipped, p.skip_why);
 				diag(o, input, 0, msg);
 			}
 			rc = sh_ingest_snapshot_end(g->in, p.bad);

@@ -83,20 +83,52 @@ static struct sh_netmap *table_map(struct sh_netdb *db, struct table *t)
 	return m;
 }
 
-/* Newest table with the field whose as_of <= when; else the oldest with the field. */
-static struct table *pick(struct sh_netdb *db, int field, int64_t when)
+static bool covers(const struct table *t, int field, int af)
 {
-	struct table *best = NULL, *oldest = NULL;
+	int fam = t->info.fields & (SH_NETDB_HAS_V4 | SH_NETDB_HAS_V6);
+	return (t->info.fields & field) &&
+	       (!fam || (fam & (af == SH_AF_V4 ? SH_NETDB_HAS_V4 : SH_NETDB_HAS_V6)));
+}
+
+/* The as_of date in force: the newest date not after when among tables with the field and
+ * family, else the oldest such date. False when no table qualifies. */
+static bool pick_date(const struct sh_netdb *db, int field, int af, int64_t when, int64_t *as_of)
+{
+	bool any = false, found = false;
+	int64_t oldest = 0, best = 0;
 	for (size_t i = 0; i < db->n; i++) {
-		struct table *t = &db->tables[i];
-		if (!(t->info.fields & field))
+		const struct table *t = &db->tables[i];
+		if (!covers(t, field, af))
 			continue;
-		if (!oldest)
-			oldest = t;
-		if (when == SH_TIME_NONE || t->info.as_of <= when)
-			best = t;
+		if (!any || t->info.as_of < oldest)
+			oldest = t->info.as_of;
+		any = true;
+		if ((when == SH_TIME_NONE || t->info.as_of <= when) && (!found || t->info.as_of > best)) {
+			best = t->info.as_of;
+			found = true;
+		}
 	}
-	return best ? best : oldest;
+	*as_of = found ? best : oldest;
+	return any;
+}
+
+/* Longest match among the tables of that date, the most recently imported first. */
+static int lookup_at(struct sh_netdb *db, int field, const struct sh_ip *ip, int64_t when,
+		     struct sh_netinfo *ni, int64_t *as_of)
+{
+	if (!pick_date(db, field, ip->af, when, as_of))
+		return SH_ENOENT;
+	for (size_t i = db->n; i-- > 0;) {
+		struct table *t = &db->tables[i];
+		if (t->info.as_of != *as_of || !covers(t, field, ip->af))
+			continue;
+		struct sh_netmap *m = table_map(db, t);
+		if (!m)
+			return t->load_rc;
+		if (sh_netmap_lookup(m, ip, ni) == 0 && (field != SH_ASMAP_HAS_COUNTRY || (ni->country && *ni->country)))
+			return 0;
+	}
+	return SH_ENOENT;
 }
 
 int sh_netdb_attribute(struct sh_netdb *db, const struct sh_ip *ip, int64_t when,
@@ -111,30 +143,27 @@ int sh_netdb_attribute(struct sh_netdb *db, const struct sh_ip *ip, int64_t when
 	if (out->special)
 		return 0;
 	struct sh_netinfo ni;
-	struct table *t = pick(db, SH_ASMAP_HAS_ASN, when);
-	struct sh_netmap *m = t ? table_map(db, t) : NULL;
-	if (t && !m)
-		return t->load_rc;
-	if (m && sh_netmap_lookup(m, ip, &ni) == 0) {
+	int64_t as_of;
+	int rc = lookup_at(db, SH_ASMAP_HAS_ASN, ip, when, &ni, &as_of);
+	if (rc == 0) {
 		out->mapped = true;
 		out->prefix = ni.prefix;
 		out->asn = ni.asn;
 		out->org = ni.org;
-		if (ni.country && *ni.country)
+		out->asn_table_as_of = as_of;
+		if (ni.country && *ni.country) {
 			out->country = ni.country;
-		out->asn_table_as_of = t->info.as_of;
-	}
-	struct table *tc = pick(db, SH_ASMAP_HAS_COUNTRY, when);
-	if (tc && tc != t) {
-		m = table_map(db, tc);
-		if (!m)
-			return tc->load_rc;
-		if (sh_netmap_lookup(m, ip, &ni) == 0 && ni.country && *ni.country) {
-			out->country = ni.country;
-			out->country_table_as_of = tc->info.as_of;
+			out->country_table_as_of = as_of;
 		}
-	} else if (tc && *out->country) {
-		out->country_table_as_of = tc->info.as_of;
+	} else if (rc != SH_ENOENT) {
+		return rc;
+	}
+	rc = lookup_at(db, SH_ASMAP_HAS_COUNTRY, ip, when, &ni, &as_of);
+	if (rc == 0) {
+		out->country = ni.country;
+		out->country_table_as_of = as_of;
+	} else if (rc != SH_ENOENT) {
+		return rc;
 	}
 	if (sh_netmap_lookup(db->hosting, ip, &ni) == 0)
 		out->hosting = ni.org;

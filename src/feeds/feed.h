@@ -28,9 +28,13 @@ struct sh_feed_sink {
 	int (*item)(void *arg, const struct sh_feed_item *it, unsigned long line);
 	/* A bad line (1-based) and why; the parse goes on. */
 	void (*bad_line)(void *arg, unsigned long line, const char *why);
-	/* The snapshot time found in the file's own header or metadata (may be called once). */
+	/* The snapshot time found in the file's own header or metadata: called at most once,
+	 * and before the first item. */
 	void (*snapshot_time)(void *arg, int64_t t);
 	void *arg;
+	/* Optional (may be NULL): a well-formed entry that is not an IP, CIDR, domain or URL
+	 * (an ASN-DROP line, a ThreatFox hash, a STIX file-hash pattern) and why; not an error. */
+	void (*skipped)(void *arg, unsigned long line, const char *why);
 };
 
 struct sh_feed_format {

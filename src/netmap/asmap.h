@@ -2,6 +2,7 @@
  * hosting providers' published range files. */
 #ifndef SH_ASMAP_H
 #define SH_ASMAP_H
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/netmap.h"
@@ -32,6 +33,11 @@ typedef void (*sh_asmap_bad_cb)(unsigned long line, const char *why, void *arg);
  * non-zero cb result. *fields gets the SH_ASMAP_HAS_* mask this file provides. */
 SH_MUST_CHECK int sh_asmap_parse_text(enum sh_asmap_format f, const char *buf, size_t len,
 				      sh_netrow_cb cb, sh_asmap_bad_cb bad, void *arg, int *fields);
+
+/* Copies an organisation name s[0..n) into dst (room for n + 1 bytes) as clean text: blanks
+ * trimmed at both ends, control characters turned into spaces, NUL-terminated. Returns false
+ * (and dst = "") when s is not well-formed UTF-8. */
+bool sh_asmap_org_clean(const char *s, size_t n, char *dst);
 
 /* Walks every network of an MMDB file (libmaxminddb) and emits a row per leaf that has data
  * (fields autonomous_system_number, autonomous_system_organization, country.iso_code or

@@ -13,10 +13,12 @@
 struct sh_store;
 
 /* Opens or creates the database (WAL mode, busy timeout) and applies pending numbered
- * migrations. SH_ESTORE with *out set to NULL on failure; details in errmsg. */
+ * migrations. SH_ESTORE with *out set to NULL on failure; sh_store_errmsg(NULL) then tells
+ * why (per thread). A handle is for one thread at a time: a server opens one per thread. */
 SH_MUST_CHECK int sh_store_open(const char *path, struct sh_store **out);
 void sh_store_close(struct sh_store *s);
-/* Text of the last SQLite error on this handle ("" when none). */
+/* Text of the last SQLite error on this handle ("" when none); with NULL, of the last failed
+ * sh_store_open in this thread. */
 const char *sh_store_errmsg(const struct sh_store *s);
 /* Schema version after migrations. */
 int sh_store_schema_version(const struct sh_store *s);

@@ -22,7 +22,7 @@ def load(paths):
         with (gzip.open(p, 'rt', encoding='utf-8') if p.endswith('.gz') else open(p, encoding='utf-8')) as f:
             for r in csv.reader(f):
                 a, b = ipaddress.ip_address(r[0]), ipaddress.ip_address(r[1])
-                rows[a.version].append((int(a), int(b), int(r[2]), r[3]))
+                rows[a.version].append((int(a), int(b), int(r[2]), r[3].strip()))  # sheriff trims org names
     for v in rows:
         rows[v].sort()
     return rows
@@ -53,7 +53,7 @@ def gen(paths, n, seed):
         ip = ipaddress.ip_address(x)
         asn, org = search(rows, ip)
         print(json.dumps({'ip': str(ip), 'asn': asn if asn else None, 'org': org if asn else None,
-                          'global': ip.is_global}))
+                          'global': ip.is_global and not ip.is_multicast}))
 
 
 def check(addrs, lookups):
