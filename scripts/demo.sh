@@ -18,7 +18,8 @@ tar xJf tests/data/history/urlhaus-filter-slice.tar.xz -C "$W"
 step() { printf '\n== %s\n$ %s\n' "$1" "$2"; }
 
 step "network table (ip-location-db slice) and hosting ranges" "sheriff asmap import ...; sheriff hosting import ..."
-$S asmap import --db $DB --format ipldb --as-of 2019-08-01 tests/data/asn-demo/asn-ipv4-demo.csv.gz
+$S asmap import --db $DB --format ipldb --as-of 2019-08-01 tests/data/asn-demo/asn-ipv4-demo.csv.gz \
+	tests/data/asn-demo/country-ipv4-demo.csv.gz
 $S hosting import --db $DB tests/data/hosting/*.json.gz
 
 step "80 snapshots of the URLhaus online list, 2019-08-10 .. 2019-09-20" "sheriff ingest build/demo/urlhaus-filter/*.txt"
@@ -31,11 +32,10 @@ $S ingest --db $DB $F/urlhaus_csv_online_2026-08-18_head.csv $F/feodo_ipblocklis
 	$F/phishtank_online_valid_2026-08-18_head.csv $F/ipsum_2026-08-22_head.txt \
 	$F/spamhaus_edrop_2015-11-03.netset $F/stix_bundle_sample.json
 
-step "lookups" "sheriff lookup 1.246.222.105 amazon-sicherheit.kunden-ueberpruefung.xyz 176.65.139.212 10.0.0.1"
-$S lookup --db $DB 1.246.222.105 amazon-sicherheit.kunden-ueberpruefung.xyz 176.65.139.212 \
-	'http://176.65.139.212/eclipse.sh4' 10.0.0.1 || true
+step "lookups" "sheriff lookup 79.39.88.20 mutec.jp http://176.65.139.212/eclipse.sh4 176.65.139.1 10.0.0.1"
+$S lookup --db $DB 79.39.88.20 mutec.jp 'http://176.65.139.212/eclipse.sh4' 176.65.139.1 10.0.0.1
 
 step "busiest networks (indicators attributed by their first sighting)" "sheriff networks --by asn --limit 10"
 $S networks --db $DB --by asn --limit 10
 
-printf '\nDatabase: %s (try: %s lookup --db %s --json 1.246.222.105)\n' "$DB" "$S" "$DB"
+printf '\nDatabase: %s (try: %s lookup --db %s --json 79.39.88.20)\n' "$DB" "$S" "$DB"

@@ -45,6 +45,7 @@ int cmd_asmap(int argc, char **argv);
 int cmd_dnsbl(int argc, char **argv);
 int cmd_hosting(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
+int cmd_lifetimes(int argc, char **argv);
 int cmd_lookup(int argc, char **argv);
 int cmd_networks(int argc, char **argv);
 

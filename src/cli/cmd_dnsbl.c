@@ -17,6 +17,8 @@
 #include "cli/cli.h"
 #include "dns/data.h"
 #include "dns/server.h"
+#include "dns/wire.h"
+#include "dns/xfr.h"
 
 static void help(FILE *f)
 {
@@ -35,6 +37,12 @@ static void help(FILE *f)
 		"  -q              quiet: no loading messages\n"
 		"  --tcp-max N     concurrent TCP connections (default 256)\n"
 		"  --tcp-idle SEC  close idle TCP connections after SEC seconds (default 10)\n"
+		"  --allow-transfer PREFIX  clients that may AXFR/IXFR (repeatable; default: none)\n"
+		"  --notify ADDR[:PORT]     send NOTIFY there on every new serial (repeatable;\n"
+		"                  IPv6 as [ADDR]:PORT; port 53 by default)\n"
+		"  --ixfr-history N keep N diffs for IXFR (default 16)\n"
+		"  --rrl QPS       response rate limit per client /24 (IPv6 /56) over UDP; 0: off\n"
+		"  --rrl-slip N    every Nth limited response is sent truncated (default 2; 0: drop all)\n"
 		"rbldnsd's -n, -f, -a, -A, -4, -6, -C and -v are accepted and change nothing: sheriff\n"
 		"stays in the foreground, never stalls on reload and answers minimally. SIGHUP reloads\n"
 		"changed files; a file that fails to load keeps its old data. See docs/dnsbl.md.\n");
@@ -148,7 +156,67 @@ static void report(const struct sh_dns_gen *g, const struct sh_dns_gen *prev)
 	}
 }
 
-enum { OPT_TTL = 2000, OPT_TCP_MAX, OPT_TCP_IDLE };
+enum { OPT_TTL = 2000, OPT_TCP_MAX, OPT_TCP_IDLE, OPT_ALLOW_XFR, OPT_NOTIFY, OPT_HIST, OPT_RRL, OPT_SLIP };
+
+static bool parse_notify(const char *arg, struct sh_dns_listen *out)
+{
+	char host[256];
+	const char *port = "53";
+	const char *h = arg, *he;
+	if (arg[0] == '[') {
+		h = arg + 1;
+		he = strchr(h, ']');
+		if (!he)
+			return false;
+		if (he[1] == ':')
+			port = he + 2;
+		else if (he[1])
+			return false;
+	} else {
+		he = strrchr(arg, ':');
+		if (he && strchr(arg, ':') == he)
+			port = he + 1;
+		else
+			he = arg + strlen(arg);
+	}
+	if ((size_t)(he - h) >= sizeof(host))
+		return false;
+	memcpy(host, h, (size_t)(he - h));
+	host[he - h] = 0;
+	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICHOST}, *res = NULL;
+	if (getaddrinfo(host, port, &hints, &res) != 0 || !res)
+		return false;
+	memcpy(&out->addr, res->ai_addr, res->ai_addrlen);
+	out->len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return true;
+}
+
+/* NOTIFY every target about every zone whose serial is new (prev NULL: all zones). */
+static void notify_all(const struct sh_dns_gen *g, const struct sh_dns_gen *prev,
+		       const struct sh_dns_listen *to, size_t nto)
+{
+	for (size_t i = 0; i < g->nzones; i++) {
+		const struct sh_dns_zone *z = &g->zones[i];
+		bool fresh = true;
+		for (size_t j = 0; prev && j < prev->nzones; j++)
+			if (prev->zones[j].name_len == z->name_len &&
+			    memcmp(prev->zones[j].name, z->name, z->name_len) == 0)
+				fresh = prev->zones[j].serial != z->serial;
+		if (!fresh)
+			continue;
+		for (size_t t = 0; t < nto; t++) {
+			char zn[1024];
+			sh_dns_name_str(z->name, z->name_len, zn);
+			if (sh_dns_notify(z, (const struct sockaddr *)&to[t].addr, to[t].len, 3) != 0)
+				fprintf(stderr, "sheriff dnsbl: NOTIFY for %s serial %u not acknowledged\n", zn,
+					z->serial);
+			else if (!quiet)
+				fprintf(stderr, "sheriff dnsbl: NOTIFY for %s serial %u acknowledged\n", zn,
+					z->serial);
+		}
+	}
+}
 
 int cmd_dnsbl(int argc, char **argv)
 {
@@ -156,6 +224,11 @@ int cmd_dnsbl(int argc, char **argv)
 		{"ttl", required_argument, NULL, OPT_TTL},
 		{"tcp-max", required_argument, NULL, OPT_TCP_MAX},
 		{"tcp-idle", required_argument, NULL, OPT_TCP_IDLE},
+		{"allow-transfer", required_argument, NULL, OPT_ALLOW_XFR},
+		{"notify", required_argument, NULL, OPT_NOTIFY},
+		{"ixfr-history", required_argument, NULL, OPT_HIST},
+		{"rrl", required_argument, NULL, OPT_RRL},
+		{"rrl-slip", required_argument, NULL, OPT_SLIP},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -163,7 +236,10 @@ int cmd_dnsbl(int argc, char **argv)
 	sh_dns_opts_init(&o);
 	struct sh_dns_listen listen[16];
 	size_t nlisten = 0;
-	unsigned threads = 0, tcp_max = 256, tcp_idle = 10;
+	unsigned threads = 0, tcp_max = 256, tcp_idle = 10, rrl = 0, slip = 2;
+	struct sh_dns_acl acl = {0};
+	struct sh_dns_listen notify[16];
+	size_t nnotify = 0, keep = 16;
 	uint32_t check = 60;
 	const char *user = NULL, *pidfile = NULL, *workdir = NULL;
 	quiet = false;
@@ -207,6 +283,24 @@ int cmd_dnsbl(int argc, char **argv)
 		case 'q': quiet = true; break;
 		case OPT_TCP_MAX: tcp_max = (unsigned)strtoul(optarg, NULL, 10); break;
 		case OPT_TCP_IDLE: tcp_idle = (unsigned)strtoul(optarg, NULL, 10); break;
+		case OPT_ALLOW_XFR:
+			if (sh_dns_acl_add(&acl, optarg) != 0) {
+				cli_err("dnsbl: bad --allow-transfer prefix '%s'", optarg);
+				sh_dns_acl_fini(&acl);
+				return CLI_USAGE;
+			}
+			break;
+		case OPT_NOTIFY:
+			if (nnotify >= 16 || !parse_notify(optarg, &notify[nnotify])) {
+				cli_err("dnsbl: bad --notify address '%s' (ADDR[:PORT], [ADDR6]:PORT)", optarg);
+				sh_dns_acl_fini(&acl);
+				return CLI_USAGE;
+			}
+			nnotify++;
+			break;
+		case OPT_HIST: keep = strtoul(optarg, NULL, 10); break;
+		case OPT_RRL: rrl = (unsigned)strtoul(optarg, NULL, 10); break;
+		case OPT_SLIP: slip = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'n': case 'f': case 'a': case 'A': case '4': case '6': case 'C': case 'v':
 			break;
 		case 'h':
@@ -220,8 +314,10 @@ int cmd_dnsbl(int argc, char **argv)
 	if (optind >= argc) {
 		cli_err("dnsbl: no ZONE:TYPE:FILE given");
 		help(stderr);
+		sh_dns_acl_fini(&acl);
 		return CLI_USAGE;
 	}
+	bool xfr = acl.n || nnotify;
 	if (nlisten == 0 && !parse_listen("0.0.0.0/53", &listen[nlisten++]))
 		return CLI_FAIL;
 	if (workdir && chdir(workdir) != 0) {
@@ -254,6 +350,8 @@ int cmd_dnsbl(int argc, char **argv)
 	bool changed;
 	if (ret == CLI_OK) {
 		int rc = sh_dns_gen_load(zs, nz, &o, NULL, warn_cb, NULL, &g, &changed);
+		if (!rc && xfr)
+			rc = sh_dns_xfr_attach(g, NULL, keep);
 		if (rc) {
 			cli_err("dnsbl: loading failed: %s", sh_strerror(rc));
 			ret = CLI_FAIL;
@@ -268,7 +366,7 @@ int cmd_dnsbl(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	if (ret == CLI_OK) {
-		struct sh_dns_server_conf sc = {listen, nlisten, threads, tcp_max, tcp_idle * 1000};
+		struct sh_dns_server_conf sc = {listen, nlisten, threads, tcp_max, tcp_idle * 1000, &acl, rrl, slip};
 		int rc = sh_dns_server_new(&sc, &srv);
 		if (rc) {
 			cli_err("dnsbl: cannot listen: %s", strerror(errno));
@@ -294,6 +392,8 @@ int cmd_dnsbl(int argc, char **argv)
 		if (!quiet)
 			fprintf(stderr, "sheriff dnsbl: serving %zu zone(s) on %zu address(es), %u UDP thread(s)\n",
 				sh_dns_server_gen(srv)->nzones, nlisten, threads);
+		if (nnotify)
+			notify_all(sh_dns_server_gen(srv), NULL, notify, nnotify);
 		malloc_trim(0);
 		/* reloads run at idle priority, so the workers keep the CPU they need */
 		struct sched_param sp = {0};
@@ -311,6 +411,8 @@ int cmd_dnsbl(int argc, char **argv)
 			const struct sh_dns_gen *cur = sh_dns_server_gen(srv);
 			struct sh_dns_gen *ng = NULL;
 			int rc = sh_dns_gen_load(zs, nz, &o, cur, warn_cb, NULL, &ng, &changed);
+			if (!rc && changed && xfr && (rc = sh_dns_xfr_attach(ng, cur, keep)) != 0)
+				sh_dns_gen_free(ng);
 			if (rc) {
 				cli_err("dnsbl: reload failed, still serving the old data: %s", sh_strerror(rc));
 				continue;
@@ -320,17 +422,43 @@ int cmd_dnsbl(int argc, char **argv)
 				continue;
 			}
 			report(ng, cur);
+			/* serials of the old generation, for NOTIFY: kept before it is freed */
+			struct sh_dns_gen *old = NULL;
+			uint32_t *serials = nnotify ? calloc(cur->nzones, sizeof(uint32_t)) : NULL;
+			struct sh_dns_gen snap = {0};
+			if (serials) {
+				for (size_t i = 0; i < cur->nzones; i++)
+					serials[i] = cur->zones[i].serial;
+				snap.zones = calloc(cur->nzones, sizeof(*snap.zones));
+				if (snap.zones) {
+					snap.nzones = cur->nzones;
+					for (size_t i = 0; i < cur->nzones; i++) {
+						memcpy(snap.zones[i].name, cur->zones[i].name, cur->zones[i].name_len);
+						snap.zones[i].name_len = cur->zones[i].name_len;
+						snap.zones[i].serial = serials[i];
+					}
+					old = &snap;
+				}
+			}
 			sh_dns_server_swap(srv, ng);
+			if (nnotify)
+				notify_all(ng, old, notify, nnotify);
+			free(snap.zones);
+			free(serials);
 			malloc_trim(0);
 		}
 		struct sh_dns_stats st;
 		sh_dns_server_stats(srv, &st);
 		if (!quiet)
-			fprintf(stderr, "sheriff dnsbl: stopping; %llu UDP and %llu TCP queries\n",
-				(unsigned long long)st.udp_queries, (unsigned long long)st.tcp_queries);
+			fprintf(stderr, "sheriff dnsbl: stopping; %llu UDP and %llu TCP queries, %llu transfers, "
+				"%llu responses rate-limited (%llu sent truncated)\n",
+				(unsigned long long)st.udp_queries, (unsigned long long)st.tcp_queries,
+				(unsigned long long)st.transfers, (unsigned long long)(st.rrl_dropped + st.rrl_slipped),
+				(unsigned long long)st.rrl_slipped);
 	}
 	sh_dns_server_free(srv);
 	sh_dns_gen_free(g);
+	sh_dns_acl_fini(&acl);
 	for (size_t i = 0; i < nz; i++)
 		sh_dns_zonespec_fini(&zs[i]);
 	free(zs);

@@ -313,8 +313,8 @@ static int lookup_one(struct sh_store *s, struct sh_netdb *db, const char *arg, 
 		if (at.special)
 			printf("  network:  special-purpose address space (%s), never attributed\n", at.special);
 		else if (have_at && at.mapped)
-			printf("  network:  %s  AS%u  %s  %s  %s%s\n", pfx, at.asn, at.org[0] ? at.org : "-",
-			       at.country[0] ? at.country : "--", at.hosting ? "hosting: " : "",
+			printf("  network:  %s  AS%u  %s  %s%s%s\n", pfx, at.asn, at.org[0] ? at.org : "-",
+			       at.country[0] ? at.country : "--", at.hosting ? "  hosting: " : "",
 			       at.hosting ? at.hosting : "");
 		else if (ip)
 			printf("  network:  not in any imported table%s%s\n", at.hosting ? "; hosting: " : "",

@@ -1,166 +1,141 @@
-/* sheriff networks: networks (prefix, ASN, AS org, country) ranked by the abuse attributed to
- * them, each indicator attributed with the network table in force on its first sighting. */
+/* sheriff networks: networks (prefix, ASN, AS org, country) ranked by their BPH score, with
+ * the figures behind it: indicators, density, lifetimes, takedown, one-day share, recurrence,
+ * trend, hosting-or-eyeball tag, verdict and reasons (docs/method.md). */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "engine/netdb.h"
+#include "engine/intel.h"
 
 static void help(FILE *f)
 {
 	fprintf(f,
 		"usage: sheriff networks [--by prefix|asn|org|country] [--hosting-only] [--limit N]\n"
-		"                        [--db PATH] [--json]\n\n"
+		"                        [--timing] [--db PATH] [--json]\n\n"
 		"Attributes every stored indicator that has an address (IPs, CIDRs, URLs on an IP) to\n"
-		"its network as of its first sighting and ranks networks by indicators, active ones\n"
-		"(online now) first among equals. Special-purpose space is never attributed.\n"
+		"its network as of its first sighting and ranks the networks by BPH score: how long\n"
+		"abuse survives there against the overall median, its density on the network's address\n"
+		"space, hosting or eyeball, what is online now. Each network gets a verdict (bph,\n"
+		"suspicious, abused, clean) and the figures behind it. Special-purpose space is never\n"
+		"attributed. Method: docs/method.md.\n"
 		"  --by KEY        group by routed prefix, origin ASN (default), AS org or country\n"
-		"  --hosting-only  count only indicators inside known hosting ranges\n"
-		"  --limit N       print the first N networks (default 20, 0 for all)\n");
+		"  --hosting-only  only networks tagged hosting (hosting ranges, org name or the shape\n"
+		"                  of their abuse), not eyeball ISPs with infected customers\n"
+		"  --limit N       print the first N networks (default 20, 0 for all)\n"
+		"  --timing        print the time spent reading, attributing and computing to stderr\n");
 }
 
-enum by { BY_PREFIX, BY_ASN, BY_ORG, BY_COUNTRY };
-
-struct net {
-	char *key;
-	uint32_t asn;
-	const char *org, *country; /* point into the netdb */
-	unsigned long total, active, hosting;
-};
-
-struct agg {
-	struct sh_netdb *db;
-	enum by by;
-	bool hosting_only;
-	struct net *v;
-	size_t n, cap;
-	/* open addressing over v indices + 1 */
-	size_t *slots, nslots;
-	unsigned long special, unmapped, attributed;
-	int rc;
-};
-
-static uint64_t hash_str(const char *s)
+/* A number rounded to a few decimals, or null for SH_SURV_NONE / not finite. */
+static json_t *num(double v, double scale)
 {
-	uint64_t h = 1469598103934665603ull;
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	return h;
+	if (!isfinite(v) || v < 0)
+		return json_null();
+	return json_real(round(v * scale) / scale);
 }
 
-static int grow_slots(struct agg *g)
+static json_t *ci(double lo, double hi)
 {
-	size_t n = g->nslots ? g->nslots * 2 : 1024;
-	size_t *s = calloc(n, sizeof(*s));
-	if (!s)
-		return SH_ENOMEM;
-	for (size_t i = 0; i < g->n; i++) {
-		size_t k = hash_str(g->v[i].key) & (n - 1);
-		while (s[k])
-			k = (k + 1) & (n - 1);
-		s[k] = i + 1;
-	}
-	free(g->slots);
-	g->slots = s;
-	g->nslots = n;
-	return 0;
+	return json_pack("[o,o]", num(lo, 1000), num(hi, 1000));
 }
 
-static struct net *find(struct agg *g, const char *key)
+static char *month_text(int64_t t, char *buf)
 {
-	if ((g->n + 1) * 2 > g->nslots && grow_slots(g) != 0)
-		return NULL;
-	size_t k = hash_str(key) & (g->nslots - 1);
-	while (g->slots[k]) {
-		struct net *n = &g->v[g->slots[k] - 1];
-		if (strcmp(n->key, key) == 0)
-			return n;
-		k = (k + 1) & (g->nslots - 1);
+	if (t == SH_TIME_NONE) {
+		buf[0] = '\0';
+		return buf;
 	}
-	if (g->n == g->cap) {
-		size_t cap = g->cap ? g->cap * 2 : 1024;
-		struct net *v = realloc(g->v, cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		g->v = v;
-		g->cap = cap;
-	}
-	struct net *n = &g->v[g->n];
-	memset(n, 0, sizeof(*n));
-	n->key = strdup(key);
-	if (!n->key)
-		return NULL;
-	g->slots[k] = ++g->n;
-	return n;
+	char full[SH_TIME_STRLEN];
+	sh_time_format(t, full);
+	memcpy(buf, full, 7);
+	buf[7] = '\0';
+	return buf;
 }
 
-static int on_ind(const struct sh_ind_brief *ind, void *arg)
+static json_t *net_json(const struct sh_intel *in, const struct sh_intel_net *n, size_t rank)
 {
-	struct agg *g = arg;
-	struct sh_attrib at;
-	int rc = sh_netdb_attribute(g->db, &ind->prefix.ip, ind->first_seen, &at);
-	if (rc != 0)
-		return g->rc = rc;
-	if (at.special) {
-		g->special++;
-		return 0;
-	}
-	if (g->hosting_only && !at.hosting)
-		return 0;
-	char key[SH_PREFIX_STRLEN + 16];
-	switch (g->by) {
-	case BY_PREFIX:
-		if (!at.mapped) {
-			g->unmapped++;
-			return 0;
-		}
-		sh_prefix_format(&at.prefix, key);
-		break;
-	case BY_ASN:
-		if (!at.mapped || !at.asn) {
-			g->unmapped++;
-			return 0;
-		}
-		snprintf(key, sizeof(key), "AS%u", at.asn);
-		break;
-	case BY_ORG:
-		if (!at.org[0]) {
-			g->unmapped++;
-			return 0;
-		}
-		break;
-	case BY_COUNTRY:
-		if (!at.country[0]) {
-			g->unmapped++;
-			return 0;
-		}
-		break;
-	}
-	struct net *n = find(g, g->by == BY_ORG ? at.org : g->by == BY_COUNTRY ? at.country : key);
-	if (!n)
-		return g->rc = SH_ENOMEM;
-	if (!n->total) {
-		n->asn = g->by == BY_PREFIX || g->by == BY_ASN ? at.asn : 0;
-		n->org = g->by == BY_PREFIX || g->by == BY_ASN ? at.org : "";
-		n->country = g->by == BY_COUNTRY ? "" : at.country;
-	}
-	g->attributed++;
-	n->total++;
-	n->active += ind->online;
-	n->hosting += at.hosting != NULL;
-	return 0;
+	const struct sh_score *sc = &n->score;
+	json_t *o = json_object();
+	json_object_set_new(o, "rank", json_integer((json_int_t)rank));
+	json_object_set_new(o, "by", json_string(sh_intel_by_name(in->by)));
+	json_object_set_new(o, "key", json_string(n->key));
+	json_object_set_new(o, "asn", n->asn ? json_integer(n->asn) : json_null());
+	json_object_set_new(o, "as_org", n->org[0] ? json_string(n->org) : json_null());
+	json_object_set_new(o, "country", n->country[0] ? json_string(n->country) : json_null());
+	json_object_set_new(o, "kind", json_string(sh_net_kind_name(sc->kind)));
+	json_object_set_new(o, "hosting", n->hosting ? json_string(n->hosting) : json_null());
+	json_object_set_new(o, "hosting_share",
+			    num(n->total ? (double)n->in_hosting / (double)n->total : 0, 1e6));
+	json_object_set_new(o, "indicators_total", json_integer((json_int_t)n->total));
+	json_object_set_new(o, "indicators_active", json_integer((json_int_t)n->active));
+	json_object_set_new(o, "addresses", json_integer((json_int_t)n->addresses));
+	json_object_set_new(o, "urls", json_integer((json_int_t)n->urls));
+	json_object_set_new(o, "space", n->space > 0 ? json_real(n->space) : json_null());
+	json_object_set_new(o, "density", num(sc->density, 1e6));
+	json_object_set_new(o, "density_shrunk", num(sc->density_shrunk, 1e6));
+	json_object_set_new(o, "subjects", json_integer((json_int_t)n->subjects));
+	json_object_set_new(o, "median_lifetime_h", num(n->lifetime.median_h, 1000));
+	json_object_set_new(o, "lifetime_ci_h", ci(n->lifetime.lo_h, n->lifetime.hi_h));
+	json_object_set_new(o, "median_takedown_h", num(n->takedown.median_h, 1000));
+	json_object_set_new(o, "takedown_ci_h", ci(n->takedown.lo_h, n->takedown.hi_h));
+	json_object_set_new(o, "takedowns", json_integer((json_int_t)n->takedown.events));
+	json_object_set_new(o, "followup_h", num(n->takedown_followup_h, 1000));
+	json_object_set_new(o, "one_day_share", num(n->one_day_share, 1e6));
+	json_object_set_new(o, "one_day", json_integer((json_int_t)n->one_day));
+	json_object_set_new(o, "one_day_known", json_integer((json_int_t)n->one_day_known));
+	json_object_set_new(o, "recurrences", json_integer((json_int_t)n->recurrences));
+	json_object_set_new(o, "recurrence_share", num(n->recurrence_share, 1e6));
+	json_object_set_new(o, "first_seen", cli_json_time(n->first_seen));
+	json_object_set_new(o, "last_seen", cli_json_time(n->last_seen));
+	char m[8];
+	json_object_set_new(o, "trend", isfinite(n->trend) ? json_real(round(n->trend * 1e4) / 1e4)
+							   : json_null());
+	json_object_set_new(o, "trend_from", json_string(month_text(in->all.month0, m)));
+	json_t *months = json_array();
+	for (size_t i = 0; i < in->all.n_months; i++)
+		json_array_append_new(months, json_integer((json_int_t)n->monthly[i]));
+	json_object_set_new(o, "trend_monthly", months);
+	json_object_set_new(o, "takedown_ratio", num(sc->takedown_ratio, 1000));
+	json_object_set_new(o, "score", json_real(sc->score));
+	json_object_set_new(o, "verdict", json_string(sh_verdict_name(sc->verdict)));
+	json_t *r = json_array();
+	for (size_t i = 0; i < sc->n_reasons; i++)
+		json_array_append_new(r, json_string(sc->reasons[i]));
+	json_object_set_new(o, "reasons", r);
+	return o;
 }
 
-static int cmp_net(const void *a, const void *b)
+static const char *hours(double h, char *buf, size_t len)
 {
-	const struct net *x = a, *y = b;
-	if (x->total != y->total)
-		return x->total < y->total ? 1 : -1;
-	if (x->active != y->active)
-		return x->active < y->active ? 1 : -1;
-	return strcmp(x->key, y->key);
+	if (h < 0)
+		return "-";
+	return sh_score_duration(h, buf, len);
+}
+
+static void net_row(const struct sh_intel_net *n, size_t rank)
+{
+	char d[24], lt[16], td[16], od[8];
+	const struct sh_score *sc = &n->score;
+	if (sc->density >= 0)
+		snprintf(d, sizeof(d), "%.3g", sc->density);
+	else
+		snprintf(d, sizeof(d), "-");
+	if (n->one_day_share >= 0)
+		snprintf(od, sizeof(od), "%.0f%%", n->one_day_share * 100);
+	else
+		snprintf(od, sizeof(od), "-");
+	char name[40];
+	snprintf(name, sizeof(name), "%s", n->org[0] ? n->org : n->country);
+	printf("%-4zu %-20s %-10s %5.1f %-7s %7lu %6lu %8s %8s %8s %5s  %s\n", rank, n->key,
+	       sh_verdict_name(sc->verdict), sc->score, sh_net_kind_name(sc->kind), n->total,
+	       n->active, d, hours(n->takedown.median_h, td, sizeof(td)),
+	       hours(n->lifetime.median_h, lt, sizeof(lt)), od, name);
+	printf("     ");
+	for (size_t i = 0; i < sc->n_reasons; i++)
+		printf("%s%s", i ? "; " : "", sc->reasons[i]);
+	printf("\n");
 }
 
 int cmd_networks(int argc, char **argv)
@@ -170,10 +145,12 @@ int cmd_networks(int argc, char **argv)
 		{"by", required_argument, NULL, 'b'},
 		{"hosting-only", no_argument, NULL, 'H'},
 		{"limit", required_argument, NULL, 'l'},
+		{"timing", no_argument, NULL, 'T'},
 		{NULL, 0, NULL, 0},
 	};
 	struct cli_common c = {0};
-	struct agg g = {.by = BY_ASN};
+	enum sh_intel_by by = SH_INTEL_ASN;
+	bool hosting_only = false, timing = false;
 	long limit = 20;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -181,31 +158,26 @@ int cmd_networks(int argc, char **argv)
 			continue;
 		switch (opt) {
 		case 'b':
-			if (strcmp(optarg, "prefix") == 0)
-				g.by = BY_PREFIX;
-			else if (strcmp(optarg, "asn") == 0)
-				g.by = BY_ASN;
-			else if (strcmp(optarg, "org") == 0)
-				g.by = BY_ORG;
-			else if (strcmp(optarg, "country") == 0)
-				g.by = BY_COUNTRY;
-			else {
+			if (!sh_intel_by_parse(optarg, &by) || by == SH_INTEL_ALL) {
 				cli_err("--by: one of prefix, asn, org, country");
 				return CLI_USAGE;
 			}
 			break;
 		case 'H':
-			g.hosting_only = true;
+			hosting_only = true;
 			break;
 		case 'l': {
 			char *end;
 			limit = strtol(optarg, &end, 10);
-			if (*end || limit < 0) {
+			if (!*optarg || *end || limit < 0) {
 				cli_err("--limit: give a number >= 0");
 				return CLI_USAGE;
 			}
 			break;
 		}
+		case 'T':
+			timing = true;
+			break;
 		case 'h':
 			help(stdout);
 			return CLI_OK;
@@ -221,55 +193,41 @@ int cmd_networks(int argc, char **argv)
 	struct sh_store *s;
 	if (cli_open_store(&c, &s) != CLI_OK)
 		return CLI_FAIL;
-	int rc = sh_netdb_open(s, &g.db);
-	if (rc == 0 && sh_netdb_tables(g.db) == 0)
-		cli_err("no network tables imported yet (sheriff asmap import): nothing to attribute");
-	if (rc == 0)
-		rc = sh_store_foreach_addressed(s, on_ind, &g);
-	if (rc == 0)
-		rc = g.rc;
-	int ret = CLI_OK;
+	struct sh_intel *in;
+	int rc = sh_intel_compute(s, by, &in);
 	if (rc != 0) {
 		cli_err("networks: %s %s", sh_strerror(rc), rc == SH_ESTORE ? sh_store_errmsg(s) : "");
-		ret = CLI_FAIL;
-	} else {
-		qsort(g.v, g.n, sizeof(*g.v), cmp_net);
-		size_t shown = limit && (size_t)limit < g.n ? (size_t)limit : g.n;
-		static const char *const bynames[] = {"prefix", "asn", "org", "country"};
-		if (!c.json)
-			printf("%-4s %-20s %9s %7s %8s  %-8s %-2s %s\n", "rank", bynames[g.by], "total",
-			       "active", "hosting", "asn", "cc", "org");
-		for (size_t i = 0; i < shown; i++) {
-			const struct net *n = &g.v[i];
-			if (c.json) {
-				json_t *o = json_pack("{s:i, s:s, s:s, s:i, s:i, s:i}", "rank", (json_int_t)(i + 1),
-						      "by", bynames[g.by], "key", n->key, "indicators_total",
-						      (json_int_t)n->total, "indicators_active", (json_int_t)n->active,
-						      "indicators_in_hosting", (json_int_t)n->hosting);
-				if (n->asn)
-					json_object_set_new(o, "asn", json_integer(n->asn));
-				if (n->org && n->org[0])
-					json_object_set_new(o, "as_org", json_string(n->org));
-				if (n->country && n->country[0])
-					json_object_set_new(o, "country", json_string(n->country));
-				cli_json_line(o);
-			} else {
-				char asn[16] = "";
-				if (n->asn)
-					snprintf(asn, sizeof(asn), "AS%u", n->asn);
-				printf("%-4zu %-20s %9lu %7lu %8lu  %-8s %-2s %s\n", i + 1, n->key, n->total,
-				       n->active, n->hosting, asn, n->country ? n->country : "",
-				       n->org ? n->org : "");
-			}
-		}
-		fprintf(stderr, "%lu indicators attributed to %zu networks; %lu without a network, %lu in "
-				"special-purpose space\n", g.attributed, g.n, g.unmapped, g.special);
+		sh_store_close(s);
+		return CLI_FAIL;
 	}
-	for (size_t i = 0; i < g.n; i++)
-		free(g.v[i].key);
-	free(g.v);
-	free(g.slots);
-	sh_netdb_free(g.db);
+	const struct sh_intel_summary *a = &in->all;
+	if (a->addressed && !a->attributed && !a->special)
+		cli_err("no network tables imported yet (sheriff asmap import): nothing to attribute");
+	if (!c.json)
+		printf("%-4s %-20s %-10s %5s %-7s %7s %6s %8s %8s %8s %5s  %s\n", "rank",
+		       sh_intel_by_name(by), "verdict", "score", "kind", "total", "active",
+		       "dens/24", "takedown", "lifetime", "1-day", "name");
+	size_t shown = 0;
+	for (size_t i = 0; i < in->n_nets && (!limit || shown < (size_t)limit); i++) {
+		const struct sh_intel_net *n = &in->nets[i];
+		if (hosting_only && n->score.kind != SH_NET_HOSTING)
+			continue;
+		shown++;
+		if (c.json)
+			cli_json_line(net_json(in, n, shown));
+		else
+			net_row(n, shown);
+	}
+	char m1[16], m2[16];
+	fprintf(stderr,
+		"%lu indicators (%lu with an address): %lu attributed to %zu networks, %lu without a "
+		"network, %lu in special-purpose space; overall median takedown %s, lifetime %s\n",
+		a->indicators, a->addressed, a->attributed, in->n_nets, a->unmapped, a->special,
+		hours(a->takedown.median_h, m1, sizeof(m1)), hours(a->lifetime.median_h, m2, sizeof(m2)));
+	if (timing)
+		fprintf(stderr, "timing: read %.3f s, attribute %.3f s, space %.3f s, compute %.3f s\n",
+			in->timing.read, in->timing.attribute, in->timing.space, in->timing.compute);
+	sh_intel_free(in);
 	sh_store_close(s);
-	return ret;
+	return CLI_OK;
 }

@@ -15,6 +15,7 @@ static const struct subcommand subcommands[] = {
 	{"dnsbl", cmd_dnsbl, "DNSBL server over rbldnsd data files (RFC 5782)"},
 	{"hosting", cmd_hosting, "import hosting and cloud provider ranges (hosting import)"},
 	{"ingest", cmd_ingest, "ingest feed snapshots (files or URLs)"},
+	{"lifetimes", cmd_lifetimes, "survival of indicators: lifetimes, time to takedown, one-day share"},
 	{"lookup", cmd_lookup, "is this IP, CIDR, domain or URL listed, why, since when, where"},
 	{"networks", cmd_networks, "networks (prefix, ASN, org, country) ranked by abuse"},
 };

@@ -16,6 +16,7 @@ struct resp {
 	const struct sh_dns_query *q;
 	const struct sh_dns_zone *z;
 	size_t zone_off; /* offset of the zone apex inside the question name */
+	uint32_t serial;
 	uint16_t an, ns;
 	size_t an_start;
 };
@@ -128,7 +129,7 @@ static void put_soa_rr(struct resp *r, uint32_t ttl)
 	sh_dns_put16(&r->w, 0);
 	put_name(r, s->mname);
 	put_name(r, s->rname);
-	sh_dns_put32(&r->w, r->z->serial);
+	sh_dns_put32(&r->w, r->serial);
 	sh_dns_put32(&r->w, s->refresh);
 	sh_dns_put32(&r->w, s->retry);
 	sh_dns_put32(&r->w, s->expire);
@@ -141,9 +142,9 @@ static void put_soa_rr(struct resp *r, uint32_t ttl)
 }
 
 void sh_dns_put_soa(struct sh_dns_wbuf *w, const struct sh_dns_zone *z, size_t owner_off,
-		    uint32_t ttl)
+		    uint32_t ttl, uint32_t serial)
 {
-	struct resp r = {.w = *w, .z = z, .zone_off = owner_off - SH_DNS_HDR};
+	struct resp r = {.w = *w, .z = z, .zone_off = owner_off - SH_DNS_HDR, .serial = serial};
 	put_soa_rr(&r, ttl);
 	*w = r.w;
 }
@@ -386,6 +387,7 @@ size_t sh_dns_answer(const struct sh_dns_gen *g, const uint8_t *pkt, size_t len,
 	int prc = sh_dns_parse_query(pkt, len, &q);
 	if (prc == SH_ENOENT || cap < 512)
 		return 0;
+	info->qend = q.question_ok ? q.qend : SH_DNS_HDR;
 	size_t limit = tcp ? 65535 : q.edns ? (q.edns_udp < 512 ? 512 : q.edns_udp) : 512;
 	if (!tcp && limit > SH_DNS_UDP_MAX)
 		limit = SH_DNS_UDP_MAX;
@@ -403,7 +405,7 @@ size_t sh_dns_answer(const struct sh_dns_gen *g, const uint8_t *pkt, size_t len,
 		info->rcode = SH_DNS_R_BADVERS;
 		return short_response(&q, pkt, out, limit, SH_DNS_R_BADVERS, false, false);
 	}
-	if (q.ancount || q.nscount || q.qtype == SH_DNS_T_OPT || q.qtype == 0) {
+	if (q.ancount || (q.nscount && q.qtype != SH_DNS_T_IXFR) || q.qtype == SH_DNS_T_OPT || q.qtype == 0) {
 		info->rcode = SH_DNS_R_FORMERR;
 		return short_response(&q, pkt, out, limit, SH_DNS_R_FORMERR, false, false);
 	}
@@ -413,7 +415,8 @@ size_t sh_dns_answer(const struct sh_dns_gen *g, const uint8_t *pkt, size_t len,
 		return short_response(&q, pkt, out, limit, SH_DNS_R_REFUSED, false, false);
 	}
 	info->zone = z;
-	if (q.qtype == SH_DNS_T_AXFR || q.qtype == SH_DNS_T_IXFR) {
+	if (q.qtype == SH_DNS_T_AXFR || (q.qtype == SH_DNS_T_IXFR && tcp)) {
+		/* the server streams transfers; refused here when it does not */
 		info->transfer = tcp;
 		info->rcode = tcp ? SH_DNS_R_REFUSED : SH_DNS_R_NOTIMP;
 		return short_response(&q, pkt, out, limit, info->rcode, false, false);
@@ -423,7 +426,7 @@ size_t sh_dns_answer(const struct sh_dns_gen *g, const uint8_t *pkt, size_t len,
 		return short_response(&q, pkt, out, limit, SH_DNS_R_NOTIMP, true, false);
 	}
 
-	struct resp r = {.w = {out, 0, limit - (q.edns ? 11 : 0), false}, .q = &q, .z = z};
+	struct resp r = {.w = {out, 0, limit - (q.edns ? 11 : 0), false}, .q = &q, .z = z, .serial = z->serial};
 	r.zone_off = q.qname_len - z->name_len;
 	uint8_t h[12] = {0};
 	sh_dns_put(&r.w, h, 12);
@@ -435,7 +438,7 @@ size_t sh_dns_answer(const struct sh_dns_gen *g, const uint8_t *pkt, size_t len,
 	uint16_t qt = q.qtype;
 	if (rl == 0) {
 		exists = true;
-		if (qt == SH_DNS_T_SOA || qt == SH_DNS_T_ANY) {
+		if (qt == SH_DNS_T_SOA || qt == SH_DNS_T_ANY || qt == SH_DNS_T_IXFR) {
 			put_soa_rr(&r, z->soa.ttl);
 			r.an++;
 		} else if (qt == SH_DNS_T_NS) {

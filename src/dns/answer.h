@@ -16,6 +16,7 @@ struct sh_dns_ainfo {
 	bool transfer;         /* an AXFR or IXFR over TCP: the server handles it */
 	const struct sh_dns_zone *zone; /* zone of the query, NULL when refused */
 	bool listed;           /* the name is listed (positive DNSBL answer) */
+	size_t qend;           /* end of the question in the response (0: no question) */
 };
 
 /* Writes the response to pkt[0..len) into out (cap bytes, at least 512) and returns its
@@ -24,10 +25,10 @@ struct sh_dns_ainfo {
 size_t sh_dns_answer(const struct sh_dns_gen *g, const uint8_t *pkt, size_t len, bool tcp,
 		     uint8_t *out, size_t cap, struct sh_dns_ainfo *info);
 
-/* Writes the records of zone z's apex SOA (ttl as given) with owner the wire name at offset
- * owner_off of w (compression target). Used by transfers. */
+/* Writes zone z's apex SOA record (TTL and serial as given) with owner the name at offset
+ * owner_off of w (its question), names compressed against it. Used by transfers. */
 void sh_dns_put_soa(struct sh_dns_wbuf *w, const struct sh_dns_zone *z, size_t owner_off,
-		    uint32_t ttl);
+		    uint32_t ttl, uint32_t serial);
 
 /* Expands a TXT template with rbldnsd's rules ('$' is subst, $0-$9 the dataset's
  * variables, $= the entry text under a "$=" base template, $$ a dollar); returns the

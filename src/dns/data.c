@@ -6,6 +6,7 @@
  * flat interval map (see data.h); dnset names go into a hash table. Memory used only while
  * loading is freed before the dataset is published. */
 #include "dns/data.h"
+#include "dns/xfr.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -1789,6 +1790,25 @@ static uint32_t start4(const struct sh_dns_dataset *ds, size_t i)
 	return (uint32_t)a << 16 | ds->v4lo[i];
 }
 
+int64_t sh_dns_ds_node(const struct sh_dns_dataset *ds, const uint8_t *w, size_t n)
+{
+	return dn_find(ds, w, n, dn_hash(w, n));
+}
+
+uint32_t sh_dns_ds_interval4(const struct sh_dns_dataset *ds, size_t i, uint32_t *start, uint32_t *end)
+{
+	*start = start4(ds, i);
+	*end = i + 1 < ds->n4 ? start4(ds, i + 1) - 1 : 0xffffffffu;
+	return ds->v4val[i];
+}
+
+uint32_t sh_dns_ds_interval6(const struct sh_dns_dataset *ds, size_t i, sh_u128 *start, sh_u128 *end)
+{
+	*start = ds->v6start[i];
+	*end = i + 1 < ds->n6 ? ds->v6start[i + 1] - 1 : ~(sh_u128)0;
+	return ds->v6val[i];
+}
+
 uint32_t sh_dns_ds_lookup4(const struct sh_dns_dataset *ds, uint32_t addr)
 {
 	return ds->n4 ? ds->v4val[find4(ds, addr)] : 0;
@@ -1901,8 +1921,10 @@ void sh_dns_gen_free(struct sh_dns_gen *g)
 {
 	if (!g)
 		return;
-	for (size_t i = 0; i < g->nzones; i++)
+	for (size_t i = 0; i < g->nzones; i++) {
 		free(g->zones[i].ds);
+		sh_dns_xfr_free(g->zones[i].xfr);
+	}
 	free(g->zones);
 	for (size_t i = 0; i < g->nall; i++)
 		if (--g->all[i]->refs == 0)

@@ -109,6 +109,8 @@ struct sh_dns_dataset {
 	unsigned pmin, pmax, wmin, wmax; /* labels of plain and of wildcard names */
 };
 
+struct sh_dns_xfr;
+
 struct sh_dns_zone {
 	uint8_t name[256]; /* wire form, lowercase */
 	size_t name_len;   /* including the root byte */
@@ -119,6 +121,7 @@ struct sh_dns_zone {
 	struct sh_dns_soa soa; /* from the first dataset with $SOA, else synthesized */
 	uint32_t serial;
 	const struct sh_dns_dataset *ns_ds; /* first dataset with $NS, or NULL */
+	struct sh_dns_xfr *xfr; /* transfer data (dns/xfr.h), when transfers are enabled */
 };
 
 struct sh_dns_gen {
@@ -173,6 +176,13 @@ bool sh_dns_ds_any6(const struct sh_dns_dataset *ds, sh_u128 lo, sh_u128 hi);
  * matching entry's name ([length][wire]) for '$' substitution. */
 uint32_t sh_dns_ds_lookupd(const struct sh_dns_dataset *ds, const uint8_t *rel, size_t rlen,
 			   unsigned labs, bool *exists, const uint8_t **base);
+
+/* The dnset node of relative name w (n bytes), or -1. */
+int64_t sh_dns_ds_node(const struct sh_dns_dataset *ds, const uint8_t *w, size_t n);
+
+/* The i-th interval of an IPv4 or IPv6 dataset: [*start, *end] and its value (0: unlisted). */
+uint32_t sh_dns_ds_interval4(const struct sh_dns_dataset *ds, size_t i, uint32_t *start, uint32_t *end);
+uint32_t sh_dns_ds_interval6(const struct sh_dns_dataset *ds, size_t i, sh_u128 *start, sh_u128 *end);
 
 /* Formats an address as rbldnsd does for '$' (IPv6: compressed, lowercase). */
 size_t sh_dns_fmt_ip4(uint32_t a, char *buf);

@@ -29,20 +29,33 @@
 #define INBUF 2048
 #define TCP_OUT_HIGH (256 * 1024)
 
+/* Response rate limiting: a token bucket per client network, in a small per-worker table
+ * (a client whose queries reach several workers gets the rate from each). */
+#define RRL_SLOTS 8192
+struct rrl_slot {
+	uint64_t key;
+	uint32_t sec;
+	int32_t balance;
+};
+
 struct worker {
 	struct sh_dns_server *s;
+	struct rrl_slot *rrl;
+	unsigned slip_count;
 	pthread_t th;
 	int *fds;
 	size_t nfds;
 	bool tcp;
 	_Atomic uint64_t epoch;
-	_Atomic uint64_t queries, truncated, dropped, refused_conns;
+	_Atomic uint64_t queries, truncated, dropped, refused_conns, transfers, rrl_dropped, rrl_slipped;
 };
 
 struct sh_dns_server {
 	struct sh_dns_listen *listen;
 	size_t nlisten;
 	unsigned tcp_max, tcp_idle_ms;
+	const struct sh_dns_acl *xfr_acl;
+	unsigned rrl_rate, rrl_slip;
 	_Atomic(struct sh_dns_gen *) gen;
 	_Atomic uint64_t gepoch;
 	atomic_bool stop;
@@ -110,6 +123,9 @@ int sh_dns_server_new(const struct sh_dns_server_conf *c, struct sh_dns_server *
 	s->nlisten = c->nlisten;
 	s->tcp_max = c->tcp_max ? c->tcp_max : 1;
 	s->tcp_idle_ms = c->tcp_idle_ms ? c->tcp_idle_ms : 10000;
+	s->xfr_acl = c->xfr_acl;
+	s->rrl_rate = c->rrl_rate;
+	s->rrl_slip = c->rrl_slip;
 	atomic_init(&s->gepoch, 1);
 	s->nw = c->threads + 1;
 	s->listen = calloc(c->nlisten, sizeof(*s->listen));
@@ -148,11 +164,52 @@ int sh_dns_server_new(const struct sh_dns_server_conf *c, struct sh_dns_server *
 	return 0;
 }
 
+/* The client's /24 (IPv4) or /56 (IPv6), folded to 64 bits. */
+static uint64_t rrl_key(const struct sockaddr_storage *a)
+{
+	if (a->ss_family == AF_INET) {
+		const uint8_t *p = (const uint8_t *)&((const struct sockaddr_in *)a)->sin_addr;
+		return 0x4000000000000000ull | (uint64_t)p[0] << 16 | (uint64_t)p[1] << 8 | p[2];
+	}
+	const uint8_t *p = (const uint8_t *)&((const struct sockaddr_in6 *)a)->sin6_addr;
+	uint64_t k = 0x6000000000000000ull;
+	for (int i = 0; i < 7; i++)
+		k = (k << 8) ^ p[i];
+	return k;
+}
+
+/* True when a response to this client may go out now. */
+static bool rrl_allow(struct worker *w, const struct sockaddr_storage *a, uint32_t now)
+{
+	uint64_t k = rrl_key(a);
+	uint64_t h = k * 0x9e3779b97f4a7c15ull;
+	struct rrl_slot *sl = &w->rrl[h >> (64 - 13)];
+	int32_t rate = (int32_t)w->s->rrl_rate;
+	if (sl->key != k) {
+		sl->key = k;
+		sl->sec = now;
+		sl->balance = rate;
+	} else if (sl->sec != now) {
+		int64_t b = (int64_t)sl->balance + (int64_t)(now - sl->sec) * rate;
+		sl->balance = (int32_t)(b > rate ? rate : b);
+		sl->sec = now;
+	}
+	if (sl->balance > -rate) /* bounded debt, so a flood does not stay limited forever */
+		sl->balance--;
+	return sl->balance >= 0;
+}
+
 static void udp_batch(struct worker *w, int fd, struct mmsghdr *in, int n, uint8_t (*outb)[SH_DNS_UDP_MAX],
 		      struct mmsghdr *outm, struct iovec *oiov)
 {
 	enter(w);
 	const struct sh_dns_gen *g = atomic_load(&w->s->gen);
+	uint32_t now = 0;
+	if (w->rrl) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+		now = (uint32_t)ts.tv_sec;
+	}
 	int m = 0;
 	for (int k = 0; k < n; k++) {
 		struct sh_dns_ainfo info;
@@ -161,6 +218,18 @@ static void udp_batch(struct worker *w, int fd, struct mmsghdr *in, int n, uint8
 		if (!len) {
 			atomic_fetch_add_explicit(&w->dropped, 1, memory_order_relaxed);
 			continue;
+		}
+		if (w->rrl && !rrl_allow(w, in[k].msg_hdr.msg_name, now)) {
+			unsigned slip = w->s->rrl_slip;
+			if (!slip || ++w->slip_count % slip != 0) {
+				atomic_fetch_add_explicit(&w->rrl_dropped, 1, memory_order_relaxed);
+				continue;
+			}
+			/* slip: an empty truncated answer sends a real client to TCP */
+			len = info.qend;
+			outb[k][2] |= 2;
+			memset(outb[k] + 6, 0, 6);
+			atomic_fetch_add_explicit(&w->rrl_slipped, 1, memory_order_relaxed);
 		}
 		if (info.truncated)
 			atomic_fetch_add_explicit(&w->truncated, 1, memory_order_relaxed);
@@ -200,7 +269,10 @@ static void *udp_main(void *arg)
 	if (!b)
 		return NULL;
 	struct pollfd *pfd = calloc(w->nfds, sizeof(*pfd));
-	if (!pfd) {
+	if (w->s->rrl_rate)
+		w->rrl = calloc(RRL_SLOTS, sizeof(*w->rrl));
+	if (!pfd || (w->s->rrl_rate && !w->rrl)) {
+		free(pfd);
 		free(b);
 		return NULL;
 	}
@@ -208,29 +280,35 @@ static void *udp_main(void *arg)
 		pfd[j].fd = w->fds[j];
 		pfd[j].events = POLLIN;
 	}
+	for (int k = 0; k < VLEN; k++) {
+		b->iiov[k].iov_base = b->in[k];
+		b->iiov[k].iov_len = INBUF;
+		b->inm[k].msg_hdr.msg_name = &b->from[k];
+		b->inm[k].msg_hdr.msg_namelen = sizeof(b->from[k]);
+		b->inm[k].msg_hdr.msg_iov = &b->iiov[k];
+		b->inm[k].msg_hdr.msg_iovlen = 1;
+	}
 	while (!atomic_load_explicit(&w->s->stop, memory_order_relaxed)) {
 		bool got = false;
 		for (size_t j = 0; j < w->nfds; j++) {
-			for (int k = 0; k < VLEN; k++) {
-				b->iiov[k].iov_base = b->in[k];
-				b->iiov[k].iov_len = INBUF;
-				memset(&b->inm[k].msg_hdr, 0, sizeof(b->inm[k].msg_hdr));
-				b->inm[k].msg_hdr.msg_name = &b->from[k];
-				b->inm[k].msg_hdr.msg_namelen = sizeof(b->from[k]);
-				b->inm[k].msg_hdr.msg_iov = &b->iiov[k];
-				b->inm[k].msg_hdr.msg_iovlen = 1;
-			}
 			/* one socket: block for the first packet, then take what is queued */
 			int flags = w->nfds == 1 ? MSG_WAITFORONE : MSG_DONTWAIT;
 			int n = recvmmsg(w->fds[j], b->inm, VLEN, flags, NULL);
 			if (n > 0) {
 				got = true;
 				udp_batch(w, w->fds[j], b->inm, n, b->out, b->outm, b->oiov);
+				/* the kernel wrote these: restore them for the next call */
+				for (int k = 0; k < n; k++) {
+					b->inm[k].msg_hdr.msg_namelen = sizeof(b->from[k]);
+					b->inm[k].msg_hdr.msg_controllen = 0;
+					b->inm[k].msg_hdr.msg_flags = 0;
+				}
 			}
 		}
 		if (!got && w->nfds > 1)
 			poll(pfd, w->nfds, 200);
 	}
+	free(w->rrl);
 	free(pfd);
 	free(b);
 	return NULL;
@@ -238,6 +316,7 @@ static void *udp_main(void *arg)
 
 struct conn {
 	int fd;
+	struct sockaddr_storage peer;
 	uint8_t *in;
 	size_t inlen, incap;
 	uint8_t *out;
@@ -299,12 +378,25 @@ static bool conn_process(struct worker *w, struct conn *c, uint8_t *resp)
 			break;
 		struct sh_dns_ainfo info;
 		size_t rl = sh_dns_answer(g, c->in + off + 2, ml, true, resp, 65535, &info);
-		off += 2 + ml;
 		atomic_fetch_add_explicit(&w->queries, 1, memory_order_relaxed);
 		if (!rl) {
 			ok = false; /* not a query: the stream cannot be trusted */
 			break;
 		}
+		if (info.transfer && info.zone && info.zone->xfr && w->s->xfr_acl &&
+		    sh_dns_acl_match(w->s->xfr_acl, (const struct sockaddr *)&c->peer)) {
+			/* the whole transfer goes to the output buffer (REFUSED below otherwise) */
+			int xrc = sh_dns_xfr_respond(g, c->in + off + 2, ml, info.zone, &c->out, &c->outlen,
+						     &c->outcap);
+			off += 2 + ml;
+			atomic_fetch_add_explicit(&w->transfers, 1, memory_order_relaxed);
+			if (xrc) {
+				ok = false;
+				break;
+			}
+			continue;
+		}
+		off += 2 + ml;
 		size_t need = c->outlen + 2 + rl;
 		if (need > c->outcap) {
 			size_t nc = c->outcap ? c->outcap : 4096;
@@ -361,7 +453,9 @@ static void *tcp_main(void *arg)
 			if (d & LISTEN) {
 				int lfd = w->fds[d & 0xffff];
 				for (;;) {
-					int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+					struct sockaddr_storage peer;
+					socklen_t pl = sizeof(peer);
+					int fd = accept4(lfd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 					if (fd < 0)
 						break;
 					if (nconn >= s->tcp_max) {
@@ -373,6 +467,7 @@ static void *tcp_main(void *arg)
 					while (conns[k].fd >= 0)
 						k++;
 					conns[k].fd = fd;
+					conns[k].peer = peer;
 					conns[k].last = now;
 					struct epoll_event ev = {.events = EPOLLIN, .data.u64 = k};
 					if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
@@ -495,6 +590,9 @@ void sh_dns_server_stats(const struct sh_dns_server *s, struct sh_dns_stats *out
 		out->truncated += atomic_load(&w->truncated);
 		out->dropped += atomic_load(&w->dropped);
 		out->tcp_refused_conns += atomic_load(&w->refused_conns);
+		out->transfers += atomic_load(&w->transfers);
+		out->rrl_dropped += atomic_load(&w->rrl_dropped);
+		out->rrl_slipped += atomic_load(&w->rrl_slipped);
 	}
 }
 

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "dns/data.h"
+#include "dns/xfr.h"
 #include "lib/err.h"
 
 struct sh_dns_server;
@@ -22,6 +23,9 @@ struct sh_dns_server_conf {
 	unsigned threads;      /* UDP workers */
 	unsigned tcp_max;      /* concurrent TCP connections */
 	unsigned tcp_idle_ms;  /* idle TCP connections are closed after this */
+	const struct sh_dns_acl *xfr_acl; /* who may transfer zones (NULL: nobody) */
+	unsigned rrl_rate;     /* UDP responses per second per client /24 or /56; 0: no limit */
+	unsigned rrl_slip;     /* every slip-th limited response goes out truncated (0: none) */
 };
 
 /* Creates and binds every socket (so privileges can be dropped afterwards). */
@@ -36,7 +40,8 @@ void sh_dns_server_swap(struct sh_dns_server *s, struct sh_dns_gen *g);
 void sh_dns_server_free(struct sh_dns_server *s);
 
 struct sh_dns_stats {
-	uint64_t udp_queries, tcp_queries, truncated, dropped, tcp_refused_conns;
+	uint64_t udp_queries, tcp_queries, truncated, dropped, tcp_refused_conns, transfers;
+	uint64_t rrl_dropped, rrl_slipped;
 };
 void sh_dns_server_stats(const struct sh_dns_server *s, struct sh_dns_stats *out);
 

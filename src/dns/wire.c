@@ -5,8 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Skips a possibly compressed name at *off; false when malformed. */
-static bool skip_name(const uint8_t *p, size_t len, size_t *off)
+bool sh_dns_skip_name(const uint8_t *p, size_t len, size_t *off)
 {
 	size_t o = *off;
 	for (unsigned n = 0; n < 128; n++) {
@@ -29,6 +28,18 @@ static bool skip_name(const uint8_t *p, size_t len, size_t *off)
 	}
 	return false;
 }
+
+static const uint8_t lower[256] = {
+#define L4(i) L1(i), L1(i + 1), L1(i + 2), L1(i + 3)
+#define L1(i) (uint8_t)((i) >= 'A' && (i) <= 'Z' ? (i) | 0x20 : (i))
+#define L16(i) L4(i), L4(i + 4), L4(i + 8), L4(i + 12)
+#define L64(i) L16(i), L16(i + 16), L16(i + 32), L16(i + 48)
+	L64(0), L64(64), L64(128), L64(192)
+#undef L64
+#undef L16
+#undef L1
+#undef L4
+};
 
 int sh_dns_parse_query(const uint8_t *pkt, size_t len, struct sh_dns_query *q)
 {
@@ -60,10 +71,10 @@ int sh_dns_parse_query(const uint8_t *pkt, size_t len, struct sh_dns_query *q)
 			return SH_EINVAL;
 		q->lab[q->nlabels++] = (uint8_t)n;
 		q->qname[n++] = l;
-		for (unsigned i = 0; i < l; i++) {
-			uint8_t c = pkt[o + 1 + i];
-			q->qname[n++] = c >= 'A' && c <= 'Z' ? (uint8_t)(c | 0x20) : c;
-		}
+		const uint8_t *src = pkt + o + 1;
+		for (unsigned i = 0; i < l; i++)
+			q->qname[n + i] = lower[src[i]];
+		n += l;
 		o += (size_t)l + 1;
 	}
 	q->qname[n++] = 0;
@@ -81,7 +92,7 @@ int sh_dns_parse_query(const uint8_t *pkt, size_t len, struct sh_dns_query *q)
 	unsigned total = (unsigned)q->ancount + q->nscount + q->arcount;
 	for (unsigned i = 0; i < total; i++) {
 		size_t start = o;
-		if (!skip_name(pkt, len, &o) || o + 10 > len)
+		if (!sh_dns_skip_name(pkt, len, &o) || o + 10 > len)
 			return SH_EINVAL;
 		uint16_t type = sh_dns_get16(pkt + o), rdlen = sh_dns_get16(pkt + o + 8);
 		if (o + 10 + rdlen > len)

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "lib/err.h"
 
@@ -58,8 +59,7 @@ static inline void sh_dns_put(struct sh_dns_wbuf *w, const void *d, size_t n)
 		w->overflow = true;
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
-		w->p[w->len + i] = ((const uint8_t *)d)[i];
+	memcpy(w->p + w->len, d, n);
 	w->len += n;
 }
 static inline void sh_dns_put16(struct sh_dns_wbuf *w, unsigned v)
@@ -73,6 +73,9 @@ static inline void sh_dns_put32(struct sh_dns_wbuf *w, uint32_t v)
 	sh_dns_put(w, b, 4);
 }
 static inline uint16_t sh_dns_get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+/* Skips a (possibly compressed) name at *off; false when malformed or past len. */
+bool sh_dns_skip_name(const uint8_t *p, size_t len, size_t *off);
 
 /* Presentation form of a wire name (escaped, no trailing dot, "." for the root); returns
  * the length written (buf holds at least 1024 bytes). */

@@ -35,6 +35,24 @@ SH_MUST_CHECK int sh_netdb_attribute(struct sh_netdb *db, const struct sh_ip *ip
 				     struct sh_attrib *out);
 /* Number of ASN and country tables known. */
 unsigned sh_netdb_tables(const struct sh_netdb *db);
+/* Address space as the tables map it, for density. One call of cb per row of the tables in
+ * force at when for field (SH_ASMAP_HAS_ASN or SH_ASMAP_HAS_COUNTRY), for each address family;
+ * a row's units are the addresses whose longest match it is, so a prefix that more specific
+ * rows carve up counts only what is left, and nothing is counted twice. When several tables
+ * share the date and list the same prefix, the most recently imported wins. */
+struct sh_netspace {
+	struct sh_prefix prefix;
+	uint32_t asn;        /* 0 when unknown */
+	const char *org;     /* "" when unknown; valid during the call */
+	const char *country; /* "" when unknown; valid during the call */
+	double units;        /* IPv4 addresses or IPv6 /48s (see sh_netdb_prefix_units) */
+};
+SH_MUST_CHECK int sh_netdb_foreach_space(struct sh_netdb *db, int field, int64_t when,
+					 int (*cb)(const struct sh_netspace *sp, void *arg),
+					 void *arg);
+/* Size of p in density units: IPv4 addresses, or IPv6 /48s (a longer IPv6 prefix is the
+ * fraction of a /48 it covers). */
+double sh_netdb_prefix_units(const struct sh_prefix *p);
 void sh_netdb_free(struct sh_netdb *db);
 
 #endif

@@ -403,6 +403,8 @@ static int threatfox_json_walk(struct sh_feed_run *r, const char *buf, size_t le
 
 static int threatfox_json_parse(const char *buf, size_t len, const struct sh_feed_sink *sink)
 {
+	if (sh_json_blank(buf, len))
+		return 0;
 	struct sh_feed_run r;
 	sh_run_init(&r, sink);
 	int rc = threatfox_json_walk(&r, buf, len, false);

@@ -185,6 +185,17 @@ int sh_jiter_trailing(struct sh_jiter *it, const char **why)
 	return 0;
 }
 
+bool sh_json_blank(const char *s, size_t n)
+{
+	if (!s)
+		return true;
+	struct sh_jiter it = {s, s + n, 1, '\0', true};
+	if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+		it.p += 3;
+	skip_blanks(&it);
+	return it.p == it.end;
+}
+
 json_t *sh_json_load_record(struct sh_feed_run *r, const struct sh_jspan *val)
 {
 	json_error_t err;

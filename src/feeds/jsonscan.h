@@ -39,6 +39,10 @@ SH_MUST_CHECK int sh_jiter_next(struct sh_jiter *it, struct sh_jspan *key, struc
 /* After the outermost container closed: SH_EINVAL when more than blanks follow. */
 SH_MUST_CHECK int sh_jiter_trailing(struct sh_jiter *it, const char **why);
 
+/* True when s[0..n) holds nothing but blanks (and a byte order mark): an empty file, which
+ * the JSON formats accept as an empty snapshot. */
+bool sh_json_blank(const char *s, size_t n);
+
 /* Loads one record with jansson; on a syntax error reports the record's line plus the error's
  * offset inside it as bad and returns NULL. */
 json_t *sh_json_load_record(struct sh_feed_run *r, const struct sh_jspan *val);

@@ -163,6 +163,8 @@ static int phishtank_json_walk(struct sh_feed_run *r, const char *buf, size_t le
  * full list is reported (a partial list would look like mass delisting). */
 static int phishtank_json_parse(const char *buf, size_t len, const struct sh_feed_sink *sink)
 {
+	if (sh_json_blank(buf, len))
+		return 0;
 	struct sh_feed_run r;
 	sh_run_init(&r, sink);
 	int rc = phishtank_json_walk(&r, buf, len, false);

@@ -500,6 +500,8 @@ static int bundle_index(struct stix_bundle *b)
 
 static int stix_parse(const char *buf, size_t len, const struct sh_feed_sink *sink)
 {
+	if (sh_json_blank(buf, len))
+		return 0;
 	struct sh_feed_run r;
 	struct stix_bundle b = {NULL, 0, 0, SH_TIME_NONE, NULL};
 	sh_run_init(&r, sink);

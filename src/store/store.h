@@ -143,4 +143,72 @@ SH_MUST_CHECK int sh_store_hosting_foreach(struct sh_store *s,
 						     void *arg),
 					   void *arg);
 
+/* ---- bulk read for network intelligence (src/store/intel.c) ---------------------------------
+ * Everything survival analysis needs in one ordered pass, without a query per indicator. */
+struct sh_intel_source {
+	const char *name;
+	bool full_list;             /* absence from a snapshot means offline */
+	size_t n_snapshots;
+	const int64_t *snapshot_t;  /* ascending snapshot times */
+};
+
+struct sh_intel_sighting {
+	size_t source; /* index into the sources array of sh_store_foreach_indicator_runs */
+	int64_t first_seen, last_seen;
+	bool online;
+	size_t n_runs;
+	const struct sh_run *runs; /* ascending by start */
+};
+
+struct sh_intel_ind {
+	int64_t id;
+	enum sh_ind_type type;
+	const char *value;
+	bool has_addr;           /* IPs, CIDRs and URLs on an IP */
+	struct sh_prefix prefix; /* the address (full length) or CIDR when has_addr */
+	int64_t first_seen, last_seen; /* over all sources; SH_TIME_NONE without sightings */
+	bool online;
+	size_t n_sightings;
+	const struct sh_intel_sighting *sightings; /* ascending by source index */
+};
+
+/* Reads the sources (into arena; *sources and *n_sources are set before the first call of
+ * cb, so cb may use them through arg), then calls cb for every indicator in id order with its
+ * sightings and runs; the record and everything it points to are valid during the call only.
+ * One read transaction covers both, so a concurrent ingest is either wholly seen or not. A
+ * non-zero cb result stops the walk and is returned. */
+SH_MUST_CHECK int sh_store_foreach_indicator_runs(struct sh_store *s, struct sh_arena *arena,
+						  struct sh_intel_source **sources,
+						  size_t *n_sources,
+						  int (*cb)(const struct sh_intel_ind *ind,
+							    void *arg),
+						  void *arg);
+
+/* ---- bulk read for publishing (src/store/listing.c) --------------------------------------- */
+/* What one source says about an indicator. */
+struct sh_listing_src {
+	const char *source;
+	int64_t first_seen, last_seen;
+	bool online;                               /* an open run */
+	const char *threat, *malware, *tags, *ref; /* NULL when none */
+};
+
+struct sh_listing_ind {
+	enum sh_ind_type type;
+	const char *value;       /* canonical */
+	const char *host;        /* domains and URLs: the host (IPv6 without brackets), else NULL */
+	bool has_prefix;
+	struct sh_prefix prefix; /* IPs, CIDRs and URLs on an IP */
+	size_t n_sources;
+	const struct sh_listing_src *sources; /* by source id */
+};
+
+/* Calls cb for every indicator, in id order, with its sightings that are online or were last
+ * seen at or after since (SH_TIME_NONE: all); indicators left without sightings are skipped.
+ * One read transaction; everything cb sees is valid during the call only; a non-zero cb
+ * result stops the walk and is returned. */
+SH_MUST_CHECK int sh_store_foreach_listing(struct sh_store *s, int64_t since,
+					   int (*cb)(const struct sh_listing_ind *ind, void *arg),
+					   void *arg);
+
 #endif

@@ -5,6 +5,8 @@
   dnsbl_client.py malformed PORT          broken packets: FORMERR or silence, never a crash
   dnsbl_client.py idle PORT SECONDS       an idle TCP connection is closed by the server
   dnsbl_client.py tcpmax PORT N           past N connections, new ones are closed at once
+  dnsbl_client.py rrl PORT RATE           a burst from one client: at most ~RATE answers,
+                                          some sent truncated (slip), the rest dropped
 Exit 0 when every check holds; each failure is printed."""
 import socket, struct, sys, time
 
@@ -58,6 +60,7 @@ def malformed(port):
                                        b"\xc0\x0c\0\1\0\1\0\0\0\1\0\4\1\2\3\4", 1),
         ("opcode STATUS", bytes([q[0], q[1], 2 << 3]) + q[3:], 4),
         ("qtype OPT", query(15, "2.0.0.127.ip4.bl.test", qtype=41), 1),
+        ("AXFR over UDP", query(16, "ip4.bl.test", qtype=252), 4),
         ("binary garbage", bytes(range(256)) * 2, None),
     ]
     ok = True
@@ -113,10 +116,28 @@ def tcpmax(port, n):
     print("tcpmax: extra connection closed=%s, earlier connection works=%s" % (closed, works))
     return closed and works
 
+def rrl(port, rate):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.3)
+    n = 20 * rate
+    for i in range(n):
+        s.sendto(query(i, "2.0.0.127.ip4.bl.test"), ("127.0.0.1", port))
+    full = tc = 0
+    try:
+        while True:
+            r = s.recv(4096)
+            if r[2] & 2: tc += 1
+            elif r[7] >= 1: full += 1
+    except socket.timeout:
+        pass
+    print("rrl: %d queries, %d answered, %d truncated (slip), %d dropped" % (n, full, tc, n - full - tc))
+    # the bucket holds RATE and refills RATE per second: a burst gets about that many
+    return 1 <= full <= 3 * rate and tc >= 1 and full + tc < n
+
 if __name__ == "__main__":
     cmd, port = sys.argv[1], int(sys.argv[2])
     ok = {"pipeline": lambda: pipeline(port, sys.argv[3:]),
           "malformed": lambda: malformed(port),
           "idle": lambda: idle(port, float(sys.argv[3])),
-          "tcpmax": lambda: tcpmax(port, int(sys.argv[3]))}[cmd]()
+          "tcpmax": lambda: tcpmax(port, int(sys.argv[3])),
+          "rrl": lambda: rrl(port, int(sys.argv[3]))}[cmd]()
     sys.exit(0 if ok else 1)

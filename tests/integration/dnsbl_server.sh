@@ -2,7 +2,8 @@
 # sheriff dnsbl on a free loopback port, queried with dig and kdig: listed and unlisted
 # IPv4, IPv6 and domains, wildcards, exclusions, TXT substitution, empty non-terminals,
 # apex SOA/NS, REFUSED, BADVERS, TC then TCP, pipelined TCP, malformed packets, bounded and
-# idle TCP connections, gzip data, and a reload (SIGHUP) that keeps old data on failure.
+# idle TCP connections, gzip data, AXFR, response rate limiting, and a reload (SIGHUP) that
+# keeps old data on failure.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/dnsbl_lib.sh"
 
@@ -10,6 +11,7 @@ D=$DATA/dnsbl
 cp "$D"/ip4.txt "$D"/dom.txt "$D"/ip6.txt "$D"/trie4.txt "$D"/domgz.txt.gz "$T"/
 P=$(free_port)
 start_bg "$T/server.log" "$SHERIFF" dnsbl -b "127.0.0.1/$P" -t 2 --tcp-max 8 --tcp-idle 1 -w "$T" \
+	--allow-transfer 127.0.0.1/32 \
 	ip4.bl.test:ip4set:ip4.txt dbl.bl.test:dnset:dom.txt ip6.bl.test:ip6trie:ip6.txt \
 	t4.bl.test:ip4trie:trie4.txt gz.bl.test:dnset:domgz.txt.gz
 SRV=$LAST_PID
@@ -95,9 +97,26 @@ expect "dig retries over TCP by itself" 4 "$(count "$P" ANSWER +noedns $BIG TXT)
 expect "EDNS 1232 fits it over UDP" 4 "$(count "$P" ANSWER +bufsize=1232 $BIG TXT)"
 check "pipelined TCP queries answered in order" python3 "$HERE/dnsbl_client.py" pipeline "$P" \
 	2.0.0.127.$R4 1.0.0.127.$R4 example.com.$RD $BIG 3.2.1.10.$R4 example.org
-check "malformed packets: FORMERR or silence, server survives" python3 "$HERE/dnsbl_client.py" malformed "$P"
+check "malformed packets (and AXFR over UDP): FORMERR, NOTIMP or silence; server survives" python3 "$HERE/dnsbl_client.py" malformed "$P"
 check "idle TCP connection closed by the server" python3 "$HERE/dnsbl_client.py" idle "$P" 1
 check "connections past --tcp-max are closed, others keep working" python3 "$HERE/dnsbl_client.py" tcpmax "$P" 8
+# AXFR (RFC 5936): SOA first and last; a /16 becomes a wildcard, a /22 four /24 wildcards
+dig @127.0.0.1 -p "$P" +norec t4.bl.test AXFR > "$T/axfr.txt"
+dig @127.0.0.1 -p "$P" +norec ip4.bl.test AXFR > "$T/axfr4.txt"
+expect "AXFR starts and ends with the SOA" "2" "$(grep -c 'IN	SOA' "$T/axfr4.txt")"
+check "AXFR: a single address is an exact name" grep -q '^2\.0\.0\.127\.ip4\.bl\.test\..*IN	A	127\.0\.0\.2' "$T/axfr4.txt"
+check "AXFR: the /22 became four /24 wildcards" test "$(grep -c '^\*\.\(100\|101\|102\|103\)\.51\.198\.ip4.*IN	A' "$T/axfr4.txt")" = 4
+check "AXFR: the exclusion is cut out of the /24 (no *.2.1.10)" bash -c "! grep -q '^\*\.2\.1\.10\.ip4' '$T/axfr4.txt'"
+check "AXFR: ip4trie /14 became /16 wildcards" grep -q '^\*\.21\.20\.10\.t4\.bl\.test\..*A	127\.0\.0\.3' "$T/axfr.txt"
+check "AXFR from outside --allow-transfer: refused" bash -c \
+	"dig @127.0.0.1 -p $P -b 127.0.0.2 ip4.bl.test AXFR | grep -q 'Transfer failed'"
+# response rate limiting, on a second server
+P2=$(free_port)
+while [ "$P2" = "$P" ]; do P2=$(free_port); done
+start_bg "$T/rrl.log" "$SHERIFF" dnsbl -b "127.0.0.1/$P2" -t 1 --rrl 5 --rrl-slip 2 -w "$T" ip4.bl.test:ip4set:ip4.txt
+check "rrl server answers" wait_answer "$P2" 2.0.0.127.ip4.bl.test
+sleep 1.1 # the probes above used up part of this second's allowance
+check "RRL: a burst from one /24 is limited, with slip" python3 "$HERE/dnsbl_client.py" rrl "$P2" 5
 # reload: a change is served after SIGHUP; a broken file keeps the old data
 printf '127.0.0.3 :9:reloaded\n' >> "$T/ip4.txt.new"
 cat "$T/ip4.txt" "$T/ip4.txt.new" > "$T/ip4.tmp" && touch -d '+2 seconds' "$T/ip4.tmp" && mv "$T/ip4.tmp" "$T/ip4.txt"

@@ -1,0 +1,589 @@
+/* Building the listing set: one pass over the store's indicators, the policy applied to each
+ * (category, liveness, expiry, allowlist, guard problems), then one sort that also merges
+ * entries reached twice (an IP listed itself and as the host of listed URLs).
+ *
+ * Categories are decided per (source, threat, tags) triple and memoised, since a store holds
+ * millions of indicators but only a few hundred such triples; repeated texts (source lists,
+ * threats, tags) are interned so a million listings share a few thousand strings. */
+#include "engine/listing.h"
+
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/domain.h"
+#include "lib/timefmt.h"
+
+/* ---- interned strings and the category memo -------------------------------------------- */
+struct slot {
+	uint64_t hash;
+	const char *s; /* NULL: empty */
+	int value;
+};
+
+struct table {
+	struct slot *v;
+	size_t cap, n;
+};
+
+struct intern {
+	struct table strings, cats;
+};
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static struct slot *table_find(struct table *t, uint64_t h, const char *s, size_t n)
+{
+	size_t mask = t->cap - 1;
+	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+		struct slot *x = &t->v[i];
+		if (!x->s || (x->hash == h && strncmp(x->s, s, n) == 0 && x->s[n] == '\0'))
+			return x;
+	}
+}
+
+static int table_grow(struct table *t)
+{
+	if ((t->n + 1) * 2 <= t->cap)
+		return 0;
+	size_t cap = t->cap ? t->cap * 2 : 256;
+	struct slot *v = calloc(cap, sizeof(*v));
+	if (!v)
+		return SH_ENOMEM;
+	for (size_t i = 0; i < t->cap; i++) {
+		if (!t->v[i].s)
+			continue;
+		size_t mask = cap - 1, k = (size_t)t->v[i].hash & mask;
+		while (v[k].s)
+			k = (k + 1) & mask;
+		v[k] = t->v[i];
+	}
+	free(t->v);
+	t->v = v;
+	t->cap = cap;
+	return 0;
+}
+
+/* The set's one copy of s[0..n) (NULL when out of memory). */
+static const char *intern(struct sh_listing_set *set, const char *s, size_t n)
+{
+	struct intern *in = set->intern;
+	if (table_grow(&in->strings) != 0)
+		return NULL;
+	uint64_t h = hash_bytes(s, n);
+	struct slot *x = table_find(&in->strings, h, s, n);
+	if (!x->s) {
+		char *c = sh_arena_strndup(&set->arena, s, n);
+		if (!c)
+			return NULL;
+		x->s = c;
+		x->hash = h;
+		in->strings.n++;
+	}
+	return x->s;
+}
+
+static const char *intern_str(struct sh_listing_set *set, const char *s)
+{
+	return s ? intern(set, s, strlen(s)) : NULL;
+}
+
+/* ---- categories ------------------------------------------------------------------------------ */
+static bool any_match(const struct sh_pattern_list *l, const char *s)
+{
+	for (size_t i = 0; s && i < l->n; i++)
+		if (fnmatch(l->v[i], s, FNM_CASEFOLD) == 0)
+			return true;
+	return false;
+}
+
+static bool tags_match(const struct sh_pattern_list *l, const char *tags)
+{
+	if (!tags || l->n == 0)
+		return false;
+	char tag[256];
+	for (const char *p = tags; *p;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		while (n && *p == ' ') {
+			p++;
+			n--;
+		}
+		if (n && n < sizeof(tag)) {
+			memcpy(tag, p, n);
+			tag[n] = '\0';
+			if (any_match(l, tag))
+				return true;
+		}
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return false;
+}
+
+static int match_category(const struct sh_policy *p, const struct sh_listing_src *g)
+{
+	for (size_t i = 0; i < p->n_cats; i++) {
+		const struct sh_policy_category *c = &p->cats[i];
+		if (c->threats.n + c->sources.n + c->tags.n == 0)
+			return (int)i;
+		if (any_match(&c->threats, g->threat) || any_match(&c->sources, g->source) ||
+		    tags_match(&c->tags, g->tags))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Category index of one sighting, or -1; *err set when out of memory. */
+static int sighting_category(struct sh_listing_set *set, const struct sh_listing_src *g,
+			     int *err)
+{
+	struct intern *in = set->intern;
+	char key[1024];
+	int n = snprintf(key, sizeof(key), "%s\x1f%s\x1f%s", g->source, g->threat ? g->threat : "",
+			 g->tags ? g->tags : "");
+	if (n < 0 || (size_t)n >= sizeof(key))
+		return match_category(set->policy, g);
+	if (table_grow(&in->cats) != 0) {
+		*err = SH_ENOMEM;
+		return -1;
+	}
+	uint64_t h = hash_bytes(key, (size_t)n);
+	struct slot *x = table_find(&in->cats, h, key, (size_t)n);
+	if (!x->s) {
+		char *c = sh_arena_strndup(&set->arena, key, (size_t)n);
+		if (!c) {
+			*err = SH_ENOMEM;
+			return -1;
+		}
+		x->s = c;
+		x->hash = h;
+		x->value = match_category(set->policy, g);
+		in->cats.n++;
+	}
+	return x->value;
+}
+
+/* ---- building ---------------------------------------------------------------------------- */
+struct builder {
+	struct sh_listing_set *set;
+	const struct sh_policy *p;
+	const struct sh_allowlist *al;
+	size_t cap;
+	int rc;
+	/* the indicator being added */
+	struct sh_listing cur;
+};
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Joins names[0..n) sorted and without repeats, interned. */
+static const char *join_names(struct sh_listing_set *set, const char **names, size_t n,
+			      uint32_t *count)
+{
+	qsort(names, n, sizeof(*names), cmp_name);
+	char buf[4096];
+	size_t off = 0;
+	uint32_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i && strcmp(names[i], names[i - 1]) == 0)
+			continue;
+		size_t len = strlen(names[i]);
+		if (off + len + 2 >= sizeof(buf))
+			break;
+		if (off)
+			buf[off++] = ',';
+		memcpy(buf + off, names[i], len);
+		off += len;
+		k++;
+	}
+	*count = k;
+	return intern(set, buf, off);
+}
+
+static int push(struct builder *b, const struct sh_listing *l)
+{
+	struct sh_listing_set *set = b->set;
+	if (set->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		if (cap > SIZE_MAX / sizeof(*set->v))
+			return SH_ENOMEM;
+		struct sh_listing *v = realloc(set->v, cap * sizeof(*v));
+		if (!v)
+			return SH_ENOMEM;
+		set->v = v;
+		b->cap = cap;
+	}
+	set->v[set->n++] = *l;
+	return 0;
+}
+
+__attribute__((format(printf, 2, 3))) static const char *problemf(struct sh_listing_set *set,
+									  const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	return intern(set, buf, (size_t)n >= sizeof(buf) ? sizeof(buf) - 1 : (size_t)n);
+}
+
+/* Adds the current indicator's evidence under an address key. */
+static int add_prefix(struct builder *b, const struct sh_prefix *pf, uint16_t flags)
+{
+	struct sh_listing_set *set = b->set;
+	const char *why = NULL;
+	enum sh_allow_match m = sh_allowlist_prefix(b->al, pf, &why);
+	if (m == SH_AL_INSIDE) {
+		set->stats.allowlisted++;
+		return 0;
+	}
+	struct sh_listing l = b->cur;
+	unsigned full = pf->ip.af == SH_AF_V4 ? 32 : 128;
+	unsigned min = pf->ip.af == SH_AF_V4 ? b->p->min_prefix_v4 : b->p->min_prefix_v6;
+	char text[SH_PREFIX_STRLEN];
+	size_t n = pf->len == full ? sh_ip_format(&pf->ip, text) : sh_prefix_format(pf, text);
+	l.type = pf->len == full ? SH_IND_IP : SH_IND_CIDR;
+	l.prefix = *pf;
+	l.flags |= flags;
+	l.value = intern(set, text, n);
+	if (!l.value)
+		return SH_ENOMEM;
+	if (pf->len == 0)
+		l.problem = problemf(set, "%s covers the whole address space", text);
+	else if (pf->len < min)
+		l.problem = problemf(set, "%s is shorter than /%u, the shortest prefix the guard allows",
+				     text, min);
+	else if (m == SH_AL_COVERS)
+		l.problem = problemf(set, "%s would list allowlisted addresses (%s)", text, why);
+	if (l.problem)
+		set->stats.problems++;
+	return push(b, &l);
+}
+
+static int add_domain(struct builder *b, const char *name, uint16_t flags)
+{
+	struct sh_listing_set *set = b->set;
+	const char *why = NULL;
+	enum sh_allow_match m = sh_allowlist_domain(b->al, name, &why);
+	if (m == SH_AL_INSIDE) {
+		set->stats.allowlisted++;
+		return 0;
+	}
+	struct sh_listing l = b->cur;
+	l.type = SH_IND_DOMAIN;
+	l.flags |= flags;
+	l.value = intern(set, name, strlen(name));
+	if (!l.value)
+		return SH_ENOMEM;
+	char reg[SH_DOMAIN_MAX];
+	if (sh_domain_registrable(name, reg) == SH_ENOENT)
+		l.problem = problemf(set, "%s is a public suffix", name);
+	else if (m == SH_AL_COVERS)
+		l.problem = problemf(set, "%s would list allowlisted names under it (%s)", name, why);
+	if (l.problem)
+		set->stats.problems++;
+	return push(b, &l);
+}
+
+static int add_url(struct builder *b, const struct sh_listing_ind *ind)
+{
+	enum sh_allow_match m = SH_AL_NONE;
+	if (ind->has_prefix)
+		m = sh_allowlist_prefix(b->al, &ind->prefix, NULL);
+	else if (ind->host)
+		m = sh_allowlist_domain(b->al, ind->host, NULL);
+	if (m == SH_AL_INSIDE) {
+		b->set->stats.allowlisted++;
+		return 0;
+	}
+	struct sh_listing l = b->cur;
+	l.type = SH_IND_URL;
+	l.value = intern(b->set, ind->value, strlen(ind->value));
+	return l.value ? push(b, &l) : SH_ENOMEM;
+}
+
+static int on_indicator(const struct sh_listing_ind *ind, void *arg)
+{
+	struct builder *b = arg;
+	struct sh_listing_set *set = b->set;
+	const struct sh_policy *p = b->p;
+	int64_t at = set->at;
+	set->stats.indicators++;
+
+	int cat = INT_MAX, err = 0;
+	for (size_t i = 0; i < ind->n_sources; i++) {
+		int c = sighting_category(set, &ind->sources[i], &err);
+		if (err)
+			return err;
+		if (c >= 0 && c < cat)
+			cat = c;
+	}
+	if (cat == INT_MAX || !p->cats[cat].list) {
+		set->stats.unlisted++;
+		return 0;
+	}
+	const struct sh_policy_category *c = &p->cats[cat];
+
+	const char *names[64];
+	size_t n_alive = 0;
+	bool online = false;
+	struct sh_listing *l = &b->cur;
+	memset(l, 0, sizeof(*l));
+	l->cat = (uint16_t)cat;
+	for (size_t i = 0; i < ind->n_sources; i++) {
+		const struct sh_listing_src *g = &ind->sources[i];
+		bool on = g->online && (p->stale_after == 0 || at - g->last_seen <= p->stale_after);
+		if (!on && g->last_seen + c->offline_grace <= at)
+			continue;
+		online |= on;
+		if (n_alive < sizeof(names) / sizeof(names[0]))
+			names[n_alive] = g->source;
+		if (n_alive == 0 || g->first_seen < l->first_seen)
+			l->first_seen = g->first_seen;
+		if (n_alive == 0 || g->last_seen > l->last_seen)
+			l->last_seen = g->last_seen;
+		if (!l->threat && g->threat)
+			l->threat = g->threat;
+		if (!l->malware && g->malware)
+			l->malware = g->malware;
+		if (!l->tags && g->tags)
+			l->tags = g->tags;
+		if (!l->ref && g->ref)
+			l->ref = g->ref;
+		n_alive++;
+	}
+	if (n_alive == 0) {
+		set->stats.expired++;
+		return 0;
+	}
+	if (n_alive < p->min_sources) {
+		set->stats.few_sources++;
+		return 0;
+	}
+	size_t n_names = n_alive < sizeof(names) / sizeof(names[0]) ? n_alive
+								  : sizeof(names) / sizeof(names[0]);
+	l->sources = join_names(set, names, n_names, &l->n_sources);
+	l->threat = intern_str(set, l->threat);
+	l->malware = intern_str(set, l->malware);
+	l->tags = intern_str(set, l->tags);
+	l->ref = l->ref ? sh_arena_strndup(&set->arena, l->ref, strlen(l->ref)) : NULL;
+	if (!l->sources)
+		return SH_ENOMEM;
+	l->flags = online ? SH_LF_ONLINE : 0;
+	l->expires = online ? at + c->expiry : l->last_seen + c->offline_grace;
+
+	switch (ind->type) {
+	case SH_IND_IP:
+	case SH_IND_CIDR:
+		if ((p->types & (1u << ind->type)) && ind->has_prefix)
+			return add_prefix(b, &ind->prefix, 0);
+		return 0;
+	case SH_IND_DOMAIN:
+		return (p->types & (1u << SH_IND_DOMAIN)) ? add_domain(b, ind->value, 0) : 0;
+	case SH_IND_URL: {
+		int rc = (p->types & (1u << SH_IND_URL)) ? add_url(b, ind) : 0;
+		if (rc == 0 && ind->has_prefix && p->url_ip_hosts)
+			rc = add_prefix(b, &ind->prefix, SH_LF_FROM_URL);
+		else if (rc == 0 && !ind->has_prefix && ind->host && p->url_domain_hosts)
+			rc = add_domain(b, ind->host, SH_LF_FROM_URL);
+		return rc;
+	}
+	}
+	return 0;
+}
+
+/* RFC 5782: 127.0.0.2 (and ::ffff:127.0.0.2 for IPv6 lists) and "test" are always listed;
+ * they take the category whose IP code is 127.0.0.2, else the first. */
+static int add_test_entries(struct builder *b)
+{
+	const struct sh_policy *p = b->p;
+	struct sh_listing l;
+	memset(&l, 0, sizeof(l));
+	for (size_t i = 0; i < p->n_cats; i++) {
+		if (p->cats[i].ip_code == 0x7f000002u) {
+			l.cat = (uint16_t)i;
+			break;
+		}
+	}
+	l.flags = SH_LF_TEST | SH_LF_ONLINE;
+	l.first_seen = l.last_seen = b->set->at;
+	l.expires = b->set->at + p->cats[l.cat].expiry;
+	l.sources = "";
+	struct sh_listing v4 = l, v6 = l, dom = l;
+	v4.type = v6.type = SH_IND_IP;
+	v4.prefix.ip.af = SH_AF_V4;
+	v4.prefix.ip.b[0] = 127;
+	v4.prefix.ip.b[3] = 2;
+	v4.prefix.len = 32;
+	v4.value = "127.0.0.2";
+	v6.prefix.ip.af = SH_AF_V6;
+	v6.prefix.ip.b[10] = v6.prefix.ip.b[11] = 0xff;
+	v6.prefix.ip.b[12] = 127;
+	v6.prefix.ip.b[15] = 2;
+	v6.prefix.len = 128;
+	v6.value = "::ffff:127.0.0.2";
+	dom.type = SH_IND_DOMAIN;
+	dom.value = "test";
+	int rc = push(b, &v4);
+	if (rc == 0)
+		rc = push(b, &v6);
+	if (rc == 0)
+		rc = push(b, &dom);
+	return rc;
+}
+
+static int group(const struct sh_listing *l)
+{
+	switch (l->type) {
+	case SH_IND_IP:
+	case SH_IND_CIDR:
+		return l->prefix.ip.af == SH_AF_V4 ? 0 : 1;
+	case SH_IND_DOMAIN:
+		return 2;
+	case SH_IND_URL:
+		return 3;
+	}
+	return 4;
+}
+
+static int cmp_listing(const void *pa, const void *pb)
+{
+	const struct sh_listing *a = pa, *b = pb;
+	int ga = group(a), gb = group(b);
+	if (ga != gb)
+		return ga < gb ? -1 : 1;
+	if (ga <= 1) {
+		int c = memcmp(a->prefix.ip.b, b->prefix.ip.b, 16);
+		if (c)
+			return c;
+		return a->prefix.len < b->prefix.len ? -1 : a->prefix.len > b->prefix.len;
+	}
+	return strcmp(a->value, b->value);
+}
+
+/* dst absorbs src, which has the same key. */
+static int merge(struct sh_listing_set *set, struct sh_listing *dst, const struct sh_listing *src)
+{
+	if (src->sources != dst->sources) {
+		const char *names[128];
+		size_t n = 0;
+		char buf[8192];
+		snprintf(buf, sizeof(buf), "%s,%s", dst->sources, src->sources);
+		for (char *t = strtok(buf, ","); t && n < sizeof(names) / sizeof(names[0]);
+		     t = strtok(NULL, ","))
+			names[n++] = t;
+		dst->sources = join_names(set, names, n, &dst->n_sources);
+		if (!dst->sources)
+			return SH_ENOMEM;
+	}
+	uint16_t from_url = dst->flags & src->flags & SH_LF_FROM_URL;
+	dst->flags = (uint16_t)(((dst->flags | src->flags) & ~SH_LF_FROM_URL) | from_url);
+	if (src->cat < dst->cat)
+		dst->cat = src->cat;
+	if (src->first_seen < dst->first_seen)
+		dst->first_seen = src->first_seen;
+	if (src->last_seen > dst->last_seen)
+		dst->last_seen = src->last_seen;
+	if (src->expires > dst->expires)
+		dst->expires = src->expires;
+	if (!dst->threat)
+		dst->threat = src->threat;
+	if (!dst->malware)
+		dst->malware = src->malware;
+	if (!dst->tags)
+		dst->tags = src->tags;
+	if (!dst->ref)
+		dst->ref = src->ref;
+	if (!dst->problem)
+		dst->problem = src->problem;
+	else if (src->problem)
+		set->stats.problems--; /* counted twice for one entry */
+	return 0;
+}
+
+int sh_listing_build(struct sh_store *s, const struct sh_policy *p, const struct sh_allowlist *a,
+		     int64_t at, struct sh_listing_set *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->policy = p;
+	out->at = at;
+	sh_arena_init(&out->arena, 1 << 20);
+	out->intern = calloc(1, sizeof(struct intern));
+	if (!out->intern)
+		return SH_ENOMEM;
+	struct builder b = {.set = out, .p = p, .al = a};
+	int64_t grace = 0;
+	for (size_t i = 0; i < p->n_cats; i++)
+		if (p->cats[i].offline_grace > grace)
+			grace = p->cats[i].offline_grace;
+	int rc = sh_store_foreach_listing(s, at - grace, on_indicator, &b);
+	if (rc == 0)
+		rc = add_test_entries(&b);
+	if (rc != 0)
+		return rc;
+	qsort(out->v, out->n, sizeof(*out->v), cmp_listing);
+	size_t k = 0;
+	for (size_t i = 0; i < out->n && rc == 0; i++) {
+		if (k && cmp_listing(&out->v[k - 1], &out->v[i]) == 0)
+			rc = merge(out, &out->v[k - 1], &out->v[i]);
+		else
+			out->v[k++] = out->v[i];
+	}
+	out->n = k;
+	for (size_t i = 0; i < out->n; i++)
+		if (!(out->v[i].flags & SH_LF_TEST))
+			out->stats.listed++;
+	return rc;
+}
+
+void sh_listing_set_fini(struct sh_listing_set *set)
+{
+	struct intern *in = set->intern;
+	if (in) {
+		free(in->strings.v);
+		free(in->cats.v);
+		free(in);
+	}
+	free(set->v);
+	sh_arena_fini(&set->arena);
+	memset(set, 0, sizeof(*set));
+}
+
+size_t sh_listing_evidence(const struct sh_listing_set *set, const struct sh_listing *l,
+			   char *buf, size_t n)
+{
+	if (l->flags & SH_LF_TEST)
+		return (size_t)snprintf(buf, n, "RFC 5782 test entry");
+	char first[SH_TIME_STRLEN], last[SH_TIME_STRLEN];
+	sh_time_format(l->first_seen, first);
+	sh_time_format(l->last_seen, last);
+	const char *what = l->threat ? l->threat : set->policy->cats[l->cat].description;
+	int r = snprintf(buf, n, "%s: %s%s%s%s%s via %s; first %s; last %s%s",
+			 set->policy->cats[l->cat].name, l->flags & SH_LF_FROM_URL ? "serves listed URLs, " : "",
+			 what, l->malware ? " (" : "", l->malware ? l->malware : "", l->malware ? ")" : "",
+			 l->sources, first, last, l->flags & SH_LF_ONLINE ? "; online" : "");
+	return r < 0 ? 0 : (size_t)r;
+}
+
+uint64_t sh_listing_key_hash(const struct sh_listing *l)
+{
+	uint64_t h = hash_bytes(l->value, strlen(l->value));
+	return h ^ ((uint64_t)l->type * 0x9e3779b97f4a7c15ull);
+}

@@ -1,0 +1,312 @@
+/* Export registry and driver: the publish guard, atomic replacement of output files, and the
+ * small state file that remembers the last publish of each output.
+ *
+ * Atomicity: every file is written to a temporary file in its own directory, fsync'ed, then
+ * renamed over the old one and the directory fsync'ed, so a consumer reading at any moment
+ * sees the old file or the new one, never half of either, also across a crash. For
+ * directory outputs each file is replaced that way and the index (MISP's manifest) last. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "export/export.h"
+#include "export/history.h"
+
+const struct sh_export_format *const sh_export_formats[] = {
+	&sh_export_rbldnsd, &sh_export_rpz,	 &sh_export_zone, &sh_export_drop,
+	&sh_export_drop_json, &sh_export_nft,	 &sh_export_ipset, &sh_export_suricata,
+	&sh_export_zeek,    &sh_export_stix,	 &sh_export_misp, &sh_export_csv,
+	&sh_export_json,    NULL,
+};
+
+const struct sh_export_format *sh_export_format_find(const char *name)
+{
+	for (size_t i = 0; name && sh_export_formats[i]; i++)
+		if (strcmp(sh_export_formats[i]->name, name) == 0)
+			return sh_export_formats[i];
+	return NULL;
+}
+
+static const char *const kind_names[] = {"default", "ip4set", "ip4trie", "ip6trie",
+					 "dnset",   "ip4",    "ip6",     "domain"};
+
+int sh_export_kind_parse(const char *s, enum sh_export_kind *out)
+{
+	for (size_t i = 1; i < sizeof(kind_names) / sizeof(kind_names[0]); i++) {
+		if (strcmp(s, kind_names[i]) == 0) {
+			*out = (enum sh_export_kind)i;
+			return 0;
+		}
+	}
+	return SH_EINVAL;
+}
+
+const char *sh_export_kind_name(enum sh_export_kind k)
+{
+	return (size_t)k < sizeof(kind_names) / sizeof(kind_names[0]) ? kind_names[k] : "?";
+}
+
+uint32_t sh_export_code(const struct sh_export_ctx *c, const struct sh_listing *l)
+{
+	const struct sh_policy_category *cat = &c->policy->cats[l->cat];
+	return l->type == SH_IND_DOMAIN || l->type == SH_IND_URL ? cat->domain_code : cat->ip_code;
+}
+
+size_t sh_export_evidence(const struct sh_export_ctx *c, const struct sh_listing *l,
+			  const char *bad, size_t max, char *buf)
+{
+	char tmp[1024];
+	size_t n = sh_listing_evidence(c->set, l, tmp, sizeof(tmp));
+	if (n >= sizeof(tmp))
+		n = sizeof(tmp) - 1;
+	if (max > 511)
+		max = 511;
+	if (n > max)
+		n = max;
+	for (size_t i = 0; i < n; i++) {
+		char ch = tmp[i];
+		buf[i] = (ch < 0x20 || ch > 0x7e || (bad && strchr(bad, ch))) ? '_' : ch;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+/* ---- targets ------------------------------------------------------------------------------ */
+enum target_kind { T_STDOUT, T_FILE, T_DIR };
+
+struct sh_export_target {
+	enum target_kind kind;
+	const char *path;
+	struct sh_wbuf w;
+	bool open;
+	int fd;
+	char tmp[4096], final[4096];
+	char why[512];
+};
+
+/* fsync of the directory holding path, so the rename itself survives a crash */
+static void sync_dir_of(const char *path)
+{
+	char copy[4096];
+	snprintf(copy, sizeof(copy), "%s", path);
+	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* A temporary file beside final, readable like a normally created file. */
+static int open_temp(struct sh_export_target *t, const char *final)
+{
+	char dir[4096], base[4096];
+	snprintf(dir, sizeof(dir), "%s", final);
+	snprintf(base, sizeof(base), "%s", final);
+	int n = snprintf(t->tmp, sizeof(t->tmp), "%s/.%s.XXXXXX", dirname(dir), basename(base));
+	if (n < 0 || (size_t)n >= sizeof(t->tmp) || strlen(final) >= sizeof(t->final))
+		return SH_ETOOLONG;
+	snprintf(t->final, sizeof(t->final), "%s", final);
+	t->fd = mkstemp(t->tmp);
+	if (t->fd < 0) {
+		snprintf(t->why, sizeof(t->why), "cannot create a file beside %s: %s", final,
+			 strerror(errno));
+		return SH_EIO;
+	}
+	mode_t um = umask(0);
+	umask(um);
+	fchmod(t->fd, 0666 & ~um);
+	return 0;
+}
+
+int sh_export_open(struct sh_export_target *t, const char *name, struct sh_wbuf **out)
+{
+	if (t->open)
+		return SH_EINVAL;
+	int rc = 0;
+	if (t->kind == T_STDOUT) {
+		t->fd = STDOUT_FILENO;
+	} else if (t->kind == T_FILE) {
+		rc = open_temp(t, t->path);
+	} else {
+		char final[4096];
+		if (strchr(name, '/') || (size_t)snprintf(final, sizeof(final), "%s/%s", t->path, name) >=
+						 sizeof(final))
+			return SH_EINVAL;
+		rc = open_temp(t, final);
+	}
+	if (rc == 0)
+		rc = sh_wbuf_init(&t->w, t->fd);
+	if (rc != 0) {
+		if (t->kind != T_STDOUT && t->fd >= 0) {
+			close(t->fd);
+			unlink(t->tmp);
+		}
+		return rc;
+	}
+	t->open = true;
+	*out = &t->w;
+	return 0;
+}
+
+static void discard(struct sh_export_target *t)
+{
+	if (!t->open)
+		return;
+	sh_wbuf_fini(&t->w);
+	if (t->kind != T_STDOUT) {
+		close(t->fd);
+		unlink(t->tmp);
+	}
+	t->open = false;
+}
+
+int sh_export_commit(struct sh_export_target *t, struct sh_wbuf *w)
+{
+	if (!t->open || w != &t->w)
+		return SH_EINVAL;
+	int rc = sh_wbuf_flush(w);
+	if (t->kind == T_STDOUT) {
+		sh_wbuf_fini(w);
+		t->open = false;
+		return rc;
+	}
+	if (rc == 0 && fsync(t->fd) != 0)
+		rc = SH_EIO;
+	if (rc == 0 && close(t->fd) != 0)
+		rc = SH_EIO;
+	else if (rc != 0)
+		close(t->fd);
+	if (rc == 0 && rename(t->tmp, t->final) != 0)
+		rc = SH_EIO;
+	if (rc != 0) {
+		snprintf(t->why, sizeof(t->why), "cannot write %s: %s", t->final, strerror(errno));
+		unlink(t->tmp);
+	} else {
+		sync_dir_of(t->final);
+	}
+	sh_wbuf_fini(w);
+	t->open = false;
+	return rc;
+}
+
+/* ---- state ---------------------------------------------------------------------------------- */
+static int state_path(const struct sh_export_format *f, const struct sh_export_opts *o,
+		      char *buf, size_t len)
+{
+	char copy[4096], base[4096];
+	snprintf(copy, sizeof(copy), "%s", o->out);
+	snprintf(base, sizeof(base), "%s", o->out);
+	/* strip trailing slashes of a directory output */
+	size_t n = strlen(base);
+	while (n > 1 && base[n - 1] == '/')
+		base[--n] = '\0';
+	const char *b = basename(base);
+	int r;
+	if (o->state_dir)
+		r = snprintf(buf, len, "%s/%s.%s.state", o->state_dir, b, f->name);
+	else if (f->dir)
+		r = snprintf(buf, len, "%s/.sheriff-%s.state", o->out, f->name);
+	else
+		r = snprintf(buf, len, "%s/.%s.%s.state", dirname(copy), b, f->name);
+	return r < 0 || (size_t)r >= len ? SH_ETOOLONG : 0;
+}
+
+/* ---- running -------------------------------------------------------------------------------- */
+static void warn(const struct sh_export_opts *o, const char *msg)
+{
+	if (o->warn)
+		o->warn(o->arg, msg);
+}
+
+int sh_export_run(const struct sh_export_format *f, struct sh_export_ctx *c,
+		  const struct sh_export_opts *o, struct sh_export_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->previous = -1;
+	const struct sh_policy *p = c->policy;
+	unsigned long problems = 0;
+	const char *first_problem = NULL;
+	for (size_t i = 0; i < c->set->n; i++) {
+		const struct sh_listing *l = &c->set->v[i];
+		if (!f->wants(c, l) || (l->flags & SH_LF_TEST))
+			continue;
+		res->entries++;
+		if (l->problem) {
+			if (problems < 20) {
+				char msg[600];
+				snprintf(msg, sizeof(msg), "guard: %s", l->problem);
+				warn(o, msg);
+			}
+			if (!first_problem)
+				first_problem = l->problem;
+			problems++;
+		}
+	}
+	if (problems) {
+		snprintf(res->why, sizeof(res->why),
+			 "%lu entr%s the guard refuses, e.g. %s", problems, problems == 1 ? "y" : "ies",
+			 first_problem);
+		if (!o->force) {
+			res->refused = true;
+			return SH_ECONFLICT;
+		}
+	}
+
+	struct sh_export_history *hist = NULL;
+	int rc = 0;
+	if (o->out) {
+		rc = state_path(f, o, res->state_path, sizeof(res->state_path));
+		if (rc == 0)
+			rc = sh_export_history_new(&hist);
+		if (rc == 0)
+			rc = sh_export_state_load(res->state_path, f->name, &res->previous,
+						  f->history ? hist : NULL, res->why, sizeof(res->why));
+		if (rc != 0) {
+			sh_export_history_free(hist);
+			return rc;
+		}
+		if (res->previous >= 0 && (unsigned long long)res->previous >= p->shrink_min_entries &&
+		    (double)res->entries < (double)res->previous * (1.0 - p->max_shrink)) {
+			snprintf(res->why, sizeof(res->why),
+				 "the list shrank from %lld to %lu entries since the last publish, "
+				 "more than the %g%% the guard allows",
+				 res->previous, res->entries, p->max_shrink * 100.0);
+			if (!o->force) {
+				res->refused = true;
+				sh_export_history_free(hist);
+				return SH_ECONFLICT;
+			}
+			warn(o, res->why);
+		}
+		struct stat st;
+		if (f->dir && stat(o->out, &st) != 0 && mkdir(o->out, 0777) != 0) {
+			snprintf(res->why, sizeof(res->why), "cannot create %s: %s", o->out,
+				 strerror(errno));
+			sh_export_history_free(hist);
+			return SH_EIO;
+		}
+	}
+	if (problems)
+		warn(o, res->why);
+	c->history = f->history ? hist : NULL;
+	struct sh_export_target t = {.kind = !o->out ? T_STDOUT : f->dir ? T_DIR : T_FILE,
+				     .path = o->out, .fd = -1};
+	rc = f->write(c, &t);
+	discard(&t);
+	if (rc != 0 && t.why[0])
+		snprintf(res->why, sizeof(res->why), "%s", t.why);
+	if (rc == 0 && o->out) {
+		rc = sh_export_state_save(res->state_path, f->name, res->entries, c->at, c->history);
+		if (rc != 0)
+			snprintf(res->why, sizeof(res->why), "cannot write the state file %s",
+				 res->state_path);
+	}
+	c->history = NULL;
+	sh_export_history_free(hist);
+	return rc;
+}

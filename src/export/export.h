@@ -1,0 +1,175 @@
+/* Export formats: one descriptor per format in one registry table, so `sheriff export
+ * --format X` is a table look-up; plus what every format shares: a fast buffered writer,
+ * atomic file replacement, the publish guard and the state remembered between exports. */
+#ifndef SH_EXPORT_H
+#define SH_EXPORT_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/listing.h"
+#include "engine/policy.h"
+
+/* ---- buffered writer -------------------------------------------------------------------- */
+struct sh_wbuf {
+	int fd;
+	char *buf;
+	size_t len, cap;
+	uint64_t bytes; /* written so far, flushed or not */
+	int err;        /* first write error */
+};
+
+SH_MUST_CHECK int sh_wbuf_init(struct sh_wbuf *w, int fd);
+/* Writes what is buffered; returns the first error of this writer. */
+SH_MUST_CHECK int sh_wbuf_flush(struct sh_wbuf *w);
+void sh_wbuf_fini(struct sh_wbuf *w);
+void sh_wb_put(struct sh_wbuf *w, const char *s, size_t n);
+void sh_wb_str(struct sh_wbuf *w, const char *s);
+void sh_wb_char(struct sh_wbuf *w, char c);
+void sh_wb_u64(struct sh_wbuf *w, uint64_t v);
+void sh_wb_i64(struct sh_wbuf *w, int64_t v);
+__attribute__((format(printf, 2, 3))) void sh_wb_printf(struct sh_wbuf *w, const char *fmt, ...);
+/* s as a JSON string, quotes included; invalid UTF-8 bytes become U+FFFD. */
+void sh_wb_json_str(struct sh_wbuf *w, const char *s);
+/* RFC 3339 UTC, and the same with milliseconds ("...T12:00:00.000Z"). */
+void sh_wb_time(struct sh_wbuf *w, int64_t t);
+void sh_wb_time_ms(struct sh_wbuf *w, int64_t ms);
+/* 127.0.0.2 from a host-order address. */
+void sh_wb_ipv4(struct sh_wbuf *w, uint32_t host_order);
+
+/* ---- history kept between exports (STIX, MISP) ------------------------------------------ */
+struct sh_export_version {
+	uint64_t key;         /* sh_listing_key_hash */
+	uint8_t type;         /* enum sh_ind_type */
+	bool seen;            /* in the current export */
+	const char *value;
+	int64_t created_ms, modified_ms;
+	uint64_t content;     /* hash of the published content */
+	int64_t first_seen;
+	int64_t revoked_ms;   /* 0 while listed */
+};
+
+struct sh_export_history;
+
+SH_MUST_CHECK int sh_export_history_new(struct sh_export_history **out);
+void sh_export_history_free(struct sh_export_history *h);
+/* The version of a listing as of now (ms), given a hash of the content about to be published:
+ * created and modified kept while the content is unchanged, modified bumped past the previous
+ * one when it changed, a new entry when unknown. Marks it seen. */
+SH_MUST_CHECK int sh_export_history_touch(struct sh_export_history *h, const struct sh_listing *l,
+					  uint64_t content, int64_t now_ms,
+					  const struct sh_export_version **out);
+/* Entries not seen in this export: marked revoked at now_ms the first time, then kept for
+ * keep_ms and dropped. cb sees each one still kept (revoked_ms set). */
+SH_MUST_CHECK int sh_export_history_withdrawn(struct sh_export_history *h, int64_t now_ms,
+					      int64_t keep_ms,
+					      int (*cb)(const struct sh_export_version *v, void *arg),
+					      void *arg);
+
+/* ---- formats -------------------------------------------------------------------------------- */
+/* --kind: which list of a format (rbldnsd dataset type, zone contents, address family). */
+enum sh_export_kind {
+	SH_KIND_DEFAULT = 0,
+	SH_KIND_IP4SET,
+	SH_KIND_IP4TRIE,
+	SH_KIND_IP6TRIE,
+	SH_KIND_DNSET,
+	SH_KIND_IP4, /* IPv4 only (drop, nft, ipset, zone) */
+	SH_KIND_IP6,
+	SH_KIND_DOMAIN,
+};
+
+struct sh_export_ctx {
+	const struct sh_listing_set *set;
+	const struct sh_policy *policy;
+	const struct sh_allowlist *allow;   /* may be NULL */
+	enum sh_export_kind kind;
+	const char *zone;                   /* zone name (rbldnsd, zone, rpz) */
+	int64_t at;                         /* the export time */
+	struct sh_export_history *history;  /* NULL: nothing is remembered (stdout) */
+	const char *tool;                   /* "sheriff 0.1.0" */
+};
+
+/* Where a format writes: one file, a directory of files, or stdout. */
+struct sh_export_target;
+/* A writer for the file name (ignored by single-file targets); commit makes it visible. */
+SH_MUST_CHECK int sh_export_open(struct sh_export_target *t, const char *name,
+				 struct sh_wbuf **out);
+SH_MUST_CHECK int sh_export_commit(struct sh_export_target *t, struct sh_wbuf *w);
+
+struct sh_export_format {
+	const char *name;
+	const char *description;
+	bool dir;     /* --out names a directory of several files */
+	bool history; /* remembers versions between exports */
+	/* The --kind values it accepts (SH_KIND_DEFAULT always), as a bit mask of 1 << kind. */
+	unsigned kinds;
+	/* Whether the listing goes into this export: the guard counts and checks these. */
+	bool (*wants)(const struct sh_export_ctx *c, const struct sh_listing *l);
+	int (*write)(const struct sh_export_ctx *c, struct sh_export_target *t);
+};
+
+extern const struct sh_export_format *const sh_export_formats[];
+const struct sh_export_format *sh_export_format_find(const char *name);
+/* "ip4trie" -> SH_KIND_IP4TRIE; SH_EINVAL when unknown. */
+SH_MUST_CHECK int sh_export_kind_parse(const char *s, enum sh_export_kind *out);
+const char *sh_export_kind_name(enum sh_export_kind k);
+
+/* ---- running an export ---------------------------------------------------------------------- */
+struct sh_export_result {
+	unsigned long entries;   /* listings in this export (test entries excluded) */
+	long long previous;      /* entries of the last publish, -1 when unknown */
+	bool refused;            /* the guard refused: nothing was written */
+	char why[1024];          /* why refused, or why it failed */
+	char state_path[4096];
+};
+
+struct sh_export_opts {
+	const char *out;        /* file or directory; NULL: stdout */
+	const char *state_dir;  /* NULL: beside the output */
+	bool force;             /* publish even when the guard refuses (reasons still reported) */
+	/* Told about every guard problem (also when forced). */
+	void (*warn)(void *arg, const char *msg);
+	void *arg;
+};
+
+/* Checks the guard, writes the export atomically (temp file in the same directory, fsync,
+ * rename) and updates the remembered state. Without an output (stdout) nothing is read or
+ * remembered and only the content checks of the guard apply. Returns SH_ECONFLICT when the
+ * guard refused (res->why says why; the previous output is untouched). */
+SH_MUST_CHECK int sh_export_run(const struct sh_export_format *f, struct sh_export_ctx *c,
+				const struct sh_export_opts *o, struct sh_export_result *res);
+
+/* ---- shared by the formats ---------------------------------------------------------------- */
+/* The DNSBL A record of a listing (IP code for addresses, domain code for names). */
+uint32_t sh_export_code(const struct sh_export_ctx *c, const struct sh_listing *l);
+/* Evidence text with characters outside printable ASCII, and those in bad (may be NULL),
+ * replaced by '_', cut to max bytes (at most 511). */
+size_t sh_export_evidence(const struct sh_export_ctx *c, const struct sh_listing *l,
+			  const char *bad, size_t max, char *buf);
+/* Address lists with no overlap: merged [lo, hi] intervals, each with the latest expiry of
+ * the listings covering it and the listing when exactly one does. */
+struct sh_segment {
+	struct sh_prefix prefix;
+	int64_t expires;
+	const struct sh_listing *only; /* NULL when several listings make up this prefix */
+};
+/* Aggregates the address listings of family af that the format wants into non-overlapping
+ * prefixes (adjacent ranges with the same expiry merged), in address order. */
+SH_MUST_CHECK int sh_export_aggregate(const struct sh_export_ctx *c,
+				      bool (*wants)(const struct sh_export_ctx *,
+						    const struct sh_listing *),
+				      int af, struct sh_segment **out, size_t *n);
+
+/* Name-based UUIDs (RFC 4122 version 5, SHA-1) and digests. */
+void sh_uuid5(const uint8_t ns[16], const char *name, size_t n, char out[37]);
+void sh_sha1(const void *data, size_t n, uint8_t out[20]);
+void sh_md5(const void *data, size_t n, uint8_t out[16]);
+extern const uint8_t sh_uuid_ns_sheriff[16];
+
+/* The registered formats, one per file family. */
+extern const struct sh_export_format sh_export_csv, sh_export_json, sh_export_rbldnsd,
+	sh_export_rpz, sh_export_zone, sh_export_drop, sh_export_drop_json, sh_export_nft,
+	sh_export_ipset, sh_export_suricata, sh_export_zeek, sh_export_stix, sh_export_misp;
+
+#endif

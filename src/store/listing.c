@@ -1,0 +1,190 @@
+/* Bulk read for publishing: every indicator still worth listing, with what each source says
+ * about it (times, online, threat, malware, tags, reference), in one pass.
+ *
+ * Like the intelligence walk (intel.c), indicators and sightings are two statements stepped
+ * side by side in primary-key order, a merge join that reads each table once in storage
+ * order; sightings that ended before `since` are filtered inside SQLite so that long-dead
+ * indicators cost one skipped row each. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/internal.h"
+
+struct lwalk {
+	struct sh_store *s;
+	sqlite3_stmt *src, *ind, *sig;
+	int r_sig;
+	int64_t *source_ids;
+	const char **source_names;
+	size_t n_sources;
+	struct sh_listing_src *sg;
+	size_t cap_sg;
+};
+
+static size_t source_at(const struct lwalk *w, int64_t id)
+{
+	size_t lo = 0, hi = w->n_sources;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (w->source_ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < w->n_sources && w->source_ids[lo] == id ? lo : SIZE_MAX;
+}
+
+static int read_sources(struct lwalk *w, struct sh_arena *a)
+{
+	size_t cap = 0;
+	int r;
+	while ((r = sqlite3_step(w->src)) == SQLITE_ROW) {
+		if (w->n_sources == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			int64_t *ids = sh_arena_alloc(a, ncap * sizeof(*ids));
+			const char **names = sh_arena_alloc(a, ncap * sizeof(*names));
+			if (!ids || !names)
+				return SH_ENOMEM;
+			if (w->n_sources) {
+				memcpy(ids, w->source_ids, w->n_sources * sizeof(*ids));
+				memcpy(names, w->source_names, w->n_sources * sizeof(*names));
+			}
+			w->source_ids = ids;
+			w->source_names = names;
+			cap = ncap;
+		}
+		const unsigned char *name = sqlite3_column_text(w->src, 1);
+		const char *copy = sh_arena_strndup(a, name ? (const char *)name : "",
+						    (size_t)sqlite3_column_bytes(w->src, 1));
+		if (!copy)
+			return SH_ENOMEM;
+		w->source_ids[w->n_sources] = sqlite3_column_int64(w->src, 0);
+		w->source_names[w->n_sources++] = copy;
+	}
+	return r == SQLITE_DONE ? 0 : sh_store_fail(w->s, r);
+}
+
+static const char *col_text(sqlite3_stmt *st, int col)
+{
+	return (const char *)sqlite3_column_text(st, col);
+}
+
+/* Copies the current sighting row (its texts into the arena, as the statement steps on before
+ * the callback) to the end of the row buffer. */
+static int take_row(struct lwalk *w, struct sh_arena *a, size_t *n)
+{
+	size_t src = source_at(w, sqlite3_column_int64(w->sig, 1));
+	if (src == SIZE_MAX)
+		return 0;
+	if (*n == w->cap_sg) {
+		size_t cap = w->cap_sg ? w->cap_sg * 2 : 16;
+		struct sh_listing_src *v = realloc(w->sg, cap * sizeof(*v));
+		if (!v)
+			return SH_ENOMEM;
+		w->sg = v;
+		w->cap_sg = cap;
+	}
+	struct sh_listing_src *g = &w->sg[*n];
+	g->source = w->source_names[src];
+	g->first_seen = sqlite3_column_int64(w->sig, 2);
+	g->last_seen = sqlite3_column_int64(w->sig, 3);
+	g->online = sqlite3_column_int(w->sig, 4) != 0;
+	const char **f[] = {&g->threat, &g->malware, &g->tags, &g->ref};
+	for (int i = 0; i < 4; i++) {
+		const char *t = col_text(w->sig, 5 + i);
+		*f[i] = t ? sh_arena_strndup(a, t, (size_t)sqlite3_column_bytes(w->sig, 5 + i)) : NULL;
+		if (t && !*f[i])
+			return SH_ENOMEM;
+	}
+	(*n)++;
+	return 0;
+}
+
+int sh_store_foreach_listing(struct sh_store *s, int64_t since,
+			     int (*cb)(const struct sh_listing_ind *ind, void *arg), void *arg)
+{
+	struct lwalk w = {.s = s};
+	struct sh_arena names, a; /* source names for the whole walk; texts of one indicator */
+	sh_arena_init(&names, 4096);
+	sh_arena_init(&a, 16384);
+	bool own_txn = sqlite3_get_autocommit(s->db) != 0;
+	int rc = 0;
+	if (own_txn) {
+		int r = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+		if (r != SQLITE_OK) {
+			sh_arena_fini(&names);
+			sh_arena_fini(&a);
+			return sh_store_fail(s, r);
+		}
+	}
+	rc = sh_store_prepare(s, "SELECT id, name FROM source ORDER BY id", &w.src);
+	if (rc == 0)
+		rc = sh_store_prepare(s,
+				      "SELECT id, type, value, host, af, addr_lo, plen FROM indicator"
+				      " ORDER BY id",
+				      &w.ind);
+	if (rc == 0)
+		rc = sh_store_prepare(s,
+				      "SELECT indicator_id, source_id, first_seen, last_seen, online,"
+				      " threat, malware, tags, ref FROM sighting"
+				      " WHERE online OR last_seen >= ?1"
+				      " ORDER BY indicator_id, source_id",
+				      &w.sig);
+	if (rc == 0)
+		rc = read_sources(&w, &names);
+	if (rc == 0) {
+		sqlite3_bind_int64(w.sig, 1, since == SH_TIME_NONE ? INT64_MIN : since);
+		w.r_sig = sqlite3_step(w.sig);
+		int r = SQLITE_DONE;
+		while (rc == 0 && (r = sqlite3_step(w.ind)) == SQLITE_ROW) {
+			int64_t id = sqlite3_column_int64(w.ind, 0);
+			size_t n = 0;
+			while (w.r_sig == SQLITE_ROW && sqlite3_column_int64(w.sig, 0) < id)
+				w.r_sig = sqlite3_step(w.sig);
+			if (w.r_sig != SQLITE_ROW || sqlite3_column_int64(w.sig, 0) != id)
+				continue;
+			sh_arena_reset(&a);
+			while (rc == 0 && w.r_sig == SQLITE_ROW && sqlite3_column_int64(w.sig, 0) == id) {
+				rc = take_row(&w, &a, &n);
+				w.r_sig = sqlite3_step(w.sig);
+			}
+			if (rc != 0)
+				break;
+			if (w.r_sig != SQLITE_ROW && w.r_sig != SQLITE_DONE) {
+				rc = sh_store_fail(s, w.r_sig);
+				break;
+			}
+			if (n == 0)
+				continue;
+			struct sh_listing_ind ind;
+			memset(&ind, 0, sizeof(ind));
+			ind.type = (enum sh_ind_type)sqlite3_column_int(w.ind, 1);
+			ind.value = col_text(w.ind, 2);
+			ind.host = col_text(w.ind, 3);
+			if (sqlite3_column_type(w.ind, 4) != SQLITE_NULL) {
+				rc = sh_store_column_prefix(s, w.ind, 4, &ind.prefix);
+				if (rc != 0)
+					break;
+				ind.has_prefix = true;
+			}
+			if (!ind.value)
+				continue;
+			ind.n_sources = n;
+			ind.sources = w.sg;
+			rc = cb(&ind, arg);
+		}
+		if (rc == 0 && r != SQLITE_DONE && r != SQLITE_ROW)
+			rc = sh_store_fail(s, r);
+		if (rc == 0 && w.r_sig != SQLITE_ROW && w.r_sig != SQLITE_DONE)
+			rc = sh_store_fail(s, w.r_sig);
+	}
+	sqlite3_finalize(w.src);
+	sqlite3_finalize(w.ind);
+	sqlite3_finalize(w.sig);
+	if (own_txn)
+		sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	free(w.sg);
+	sh_arena_fini(&names);
+	sh_arena_fini(&a);
+	return rc;
+}
