@@ -43,6 +43,7 @@ bool cli_progress_wanted(void);
 
 int cmd_asmap(int argc, char **argv);
 int cmd_dnsbl(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_hosting(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_lifetimes(int argc, char **argv);

@@ -72,9 +72,12 @@ static json_t *net_json(const struct sh_intel *in, const struct sh_intel_net *n,
 	json_object_set_new(o, "indicators_active", json_integer((json_int_t)n->active));
 	json_object_set_new(o, "addresses", json_integer((json_int_t)n->addresses));
 	json_object_set_new(o, "urls", json_integer((json_int_t)n->urls));
-	json_object_set_new(o, "space", n->space > 0 ? json_real(n->space) : json_null());
+	json_object_set_new(o, "space_v4", json_real(n->space_v4));
+	json_object_set_new(o, "space_v6_48", json_real(n->space_v6));
 	json_object_set_new(o, "density", num(sc->density, 1e6));
-	json_object_set_new(o, "density_shrunk", num(sc->density_shrunk, 1e6));
+	json_object_set_new(o, "density_v4", num(sc->density_v4, 1e6));
+	json_object_set_new(o, "expected", num(sc->expected, 1e6));
+	json_object_set_new(o, "density_ratio", num(sc->density_ratio, 1e4));
 	json_object_set_new(o, "subjects", json_integer((json_int_t)n->subjects));
 	json_object_set_new(o, "median_lifetime_h", num(n->lifetime.median_h, 1000));
 	json_object_set_new(o, "lifetime_ci_h", ci(n->lifetime.lo_h, n->lifetime.hi_h));

@@ -13,6 +13,7 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{"asmap", cmd_asmap, "import IP-to-ASN/org/country tables (asmap import)"},
 	{"dnsbl", cmd_dnsbl, "DNSBL server over rbldnsd data files (RFC 5782)"},
+	{"export", cmd_export, "publish the listings: rbldnsd, RPZ, zone, DROP, nft, ipset, STIX, MISP, ..."},
 	{"hosting", cmd_hosting, "import hosting and cloud provider ranges (hosting import)"},
 	{"ingest", cmd_ingest, "ingest feed snapshots (files or URLs)"},
 	{"lifetimes", cmd_lifetimes, "survival of indicators: lifetimes, time to takedown, one-day share"},

@@ -59,7 +59,8 @@ static void add_rec(struct rbuild *b, const uint8_t *owner, size_t olen, uint16_
 	uint8_t *p = b->r.buf + b->r.len;
 	b->r.off[b->r.n++] = (uint32_t)b->r.len;
 	*p++ = (uint8_t)olen;
-	memcpy(p, owner, olen);
+	if (olen)
+		memcpy(p, owner, olen);
 	p += olen;
 	*p++ = (uint8_t)(type >> 8), *p++ = (uint8_t)type;
 	*p++ = (uint8_t)(ttl >> 24), *p++ = (uint8_t)(ttl >> 16), *p++ = (uint8_t)(ttl >> 8), *p++ = (uint8_t)ttl;

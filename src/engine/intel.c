@@ -44,7 +44,7 @@ enum {
 
 struct obs {
 	int64_t first_seen, last_seen;
-	int64_t td_at;   /* observed takedown time, else SH_TIME_NONE */
+	double td_at;    /* observed takedown time, else -1 */
 	double life_h, td_h;
 	uint32_t net;
 	uint16_t hosting; /* provider index + 1, 0 when none */
@@ -55,7 +55,7 @@ struct obs {
 struct net_priv {
 	size_t first, count; /* range in priv->order */
 	struct sh_prefix prefix;
-	double space_pass;   /* space summed in the current space pass */
+	double pass_v4, pass_v6; /* space summed in the current space pass */
 };
 
 struct sh_intel_priv {
@@ -280,7 +280,7 @@ static int observe(struct ctx *c, const struct sh_intel_ind *ind, struct obs *o)
 		o->flags |= F_LIFE_EV;
 	if (td_ev) {
 		o->flags |= F_TD_EV;
-		o->td_at = (int64_t)ceil(td);
+		o->td_at = td;
 	}
 	if (life_ev || o->life_h >= 24) {
 		o->flags |= F_ONE_DAY_KNOWN;
@@ -462,6 +462,10 @@ static int attribute(struct ctx *c, const struct sh_intel_ind *ind, struct obs *
 	}
 	n->total++;
 	in->all.attributed++;
+	if (ind->prefix.ip.af == SH_AF_V6) {
+		n->total_v6++;
+		in->all.attributed_v6++;
+	}
 	o->net = (uint32_t)i;
 	if (at.hosting && (rc = provider_index(c->p, at.hosting, &o->hosting)) != 0)
 		return rc;
@@ -497,7 +501,7 @@ static int on_indicator(const struct sh_intel_ind *ind, void *arg)
 	memset(o, 0, sizeof(*o));
 	o->first_seen = ind->first_seen;
 	o->last_seen = ind->last_seen;
-	o->td_at = SH_TIME_NONE;
+	o->td_at = -1;
 	o->net = NO_NET;
 	if (ind->online)
 		o->flags |= F_ACTIVE;
@@ -525,7 +529,7 @@ static int on_indicator(const struct sh_intel_ind *ind, void *arg)
 
 struct space_ctx {
 	struct sh_intel *in;
-	double total;
+	double total_v4, total_v6;
 	/* rows of one network tend to come together: the last row's key and network */
 	uint32_t last_asn;
 	const char *last_name;
@@ -537,14 +541,15 @@ static int on_space(const struct sh_netspace *sp, void *arg)
 {
 	struct space_ctx *x = arg;
 	struct sh_intel *in = x->in;
+	bool v6 = sp->prefix.ip.af == SH_AF_V6;
 	char buf[16];
 	const char *key = NULL;
 	bool same = false;
 	switch (in->by) {
 	case SH_INTEL_PREFIX:
-		/* a prefix's space is the prefix itself; only the total is wanted here */
+		/* a prefix's space is the prefix itself; only the totals are wanted here */
 		if (sp->asn)
-			x->total += sp->units;
+			*(v6 ? &x->total_v6 : &x->total_v4) += sp->units;
 		return 0;
 	case SH_INTEL_ASN:
 		if (!sp->asn)
@@ -572,15 +577,17 @@ static int on_space(const struct sh_netspace *sp, void *arg)
 	case SH_INTEL_ALL:
 		return 0;
 	}
-	x->total += sp->units;
+	*(v6 ? &x->total_v6 : &x->total_v4) += sp->units;
 	if (!same) {
 		int rc;
 		x->last_net = net_find(in, key, false, &rc);
 		if (rc != 0)
 			return rc;
 	}
-	if (x->last_net != SIZE_MAX)
-		in->priv->np[x->last_net].space_pass += sp->units;
+	if (x->last_net != SIZE_MAX) {
+		struct net_priv *np = &in->priv->np[x->last_net];
+		*(v6 ? &np->pass_v6 : &np->pass_v4) += sp->units;
+	}
 	return 0;
 }
 
@@ -590,20 +597,30 @@ static int compute_space(struct ctx *c)
 	int field = in->by == SH_INTEL_COUNTRY ? SH_ASMAP_HAS_COUNTRY : SH_ASMAP_HAS_ASN;
 	for (size_t d = 0; d < c->n_dates; d++) {
 		for (size_t i = 0; i < in->n_nets; i++)
-			c->p->np[i].space_pass = 0;
+			c->p->np[i].pass_v4 = c->p->np[i].pass_v6 = 0;
 		struct space_ctx x = {.in = in, .last_net = SIZE_MAX};
 		int rc = sh_netdb_foreach_space(c->db, field, c->dates[d], on_space, &x);
 		if (rc != 0)
 			return rc;
-		if (x.total > in->all.space)
-			in->all.space = x.total;
-		for (size_t i = 0; i < in->n_nets; i++)
-			if (c->p->np[i].space_pass > in->nets[i].space)
-				in->nets[i].space = c->p->np[i].space_pass;
+		if (x.total_v4 > in->all.space_v4)
+			in->all.space_v4 = x.total_v4;
+		if (x.total_v6 > in->all.space_v6)
+			in->all.space_v6 = x.total_v6;
+		for (size_t i = 0; i < in->n_nets; i++) {
+			struct sh_intel_net *n = &in->nets[i];
+			if (c->p->np[i].pass_v4 > n->space_v4)
+				n->space_v4 = c->p->np[i].pass_v4;
+			if (c->p->np[i].pass_v6 > n->space_v6)
+				n->space_v6 = c->p->np[i].pass_v6;
+		}
 	}
-	if (in->by == SH_INTEL_PREFIX)
-		for (size_t i = 0; i < in->n_nets; i++)
-			in->nets[i].space = sh_netdb_prefix_units(&c->p->np[i].prefix);
+	if (in->by == SH_INTEL_PREFIX) {
+		for (size_t i = 0; i < in->n_nets; i++) {
+			const struct sh_prefix *pf = &c->p->np[i].prefix;
+			*(pf->ip.af == SH_AF_V6 ? &in->nets[i].space_v6 : &in->nets[i].space_v4) =
+				sh_netdb_prefix_units(pf);
+		}
+	}
 	return 0;
 }
 
@@ -726,7 +743,8 @@ static int net_figures(struct sh_intel *in, size_t i, struct sh_surv_obs *buf, s
 		return SH_ENOMEM;
 	memset(n->monthly, 0, in->all.n_months * sizeof(*n->monthly));
 	memset(prov_count, 0, (p->n_providers + 1) * sizeof(*prov_count));
-	int64_t min_td = INT64_MAX;
+	double min_td = INFINITY;
+	int64_t last_new = in->all.start;
 	int m0 = month_of(in->all.month0);
 	n->first_seen = n->last_seen = SH_TIME_NONE;
 	for (size_t k = 0; k < cnt; k++) {
@@ -741,12 +759,14 @@ static int net_figures(struct sh_intel *in, size_t i, struct sh_surv_obs *buf, s
 			prov_count[o->hosting]++;
 		}
 		/* idx is in first-seen order: a takedown before this arrival is a recurrence */
-		if (o->first_seen > min_td)
+		if ((double)o->first_seen > min_td)
 			n->recurrences++;
-		if (o->td_at != SH_TIME_NONE && o->td_at < min_td)
+		if (o->td_at >= 0 && o->td_at < min_td)
 			min_td = o->td_at;
 		if (n->first_seen == SH_TIME_NONE || o->first_seen < n->first_seen)
 			n->first_seen = o->first_seen;
+		if (o->first_seen > last_new)
+			last_new = o->first_seen;
 		if (n->last_seen == SH_TIME_NONE || o->last_seen > n->last_seen)
 			n->last_seen = o->last_seen;
 		int mi = month_of(o->first_seen) - m0;
@@ -768,20 +788,24 @@ static int net_figures(struct sh_intel *in, size_t i, struct sh_surv_obs *buf, s
 
 	struct sh_net_figures f = {
 		.total = n->total,
+		.total_v6 = n->total_v6,
 		.active = n->active,
 		.addresses = n->addresses,
 		.urls = n->urls,
 		.in_hosting = n->in_hosting,
-		.space = n->space,
+		.space_v4 = n->space_v4,
+		.space_v6 = n->space_v6,
 		.subjects = n->subjects,
 		.takedown_median_h = n->takedown.median_h,
 		.takedown_followup_h = n->takedown_followup_h,
 		.one_day_share = n->one_day_share,
 		.recurrence_share = n->recurrence_share,
+		.idle_h = (double)(in->all.end - last_new) / HOUR,
 		.org = in->by == SH_INTEL_ORG ? n->key : n->org,
 	};
 	struct sh_score_overall ref = {
-		.density = in->all.density,
+		.rate_v4 = in->all.rate_v4,
+		.rate_v6 = in->all.rate_v6,
 		.takedown_median_h = in->all.takedown.median_h,
 	};
 	sh_score_network(&f, &ref, &n->score);
@@ -881,8 +905,10 @@ static int compute_all(struct ctx *c)
 	if (!buf)
 		return SH_ENOMEM;
 	int rc = fit_pair(p->obs, NULL, p->n_obs, buf, &all->lifetime, &all->takedown, NULL);
-	if (rc == 0 && all->space > 0)
-		all->density = (double)all->attributed / all->space;
+	if (all->space_v4 > 0)
+		all->rate_v4 = (double)(all->attributed - all->attributed_v6) / all->space_v4;
+	if (all->space_v6 > 0)
+		all->rate_v6 = (double)all->attributed_v6 / all->space_v6;
 
 	/* group the attributed observations by network */
 	size_t n_attr = 0;

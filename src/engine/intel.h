@@ -28,9 +28,9 @@ struct sh_intel_net {
 	uint32_t asn;                /* prefix and asn: the origin ASN */
 	const char *org, *country;   /* "" when unknown */
 	const char *hosting;         /* the hosting provider most of its indicators are in, or NULL */
-	unsigned long total, active, addresses, urls, in_hosting;
+	unsigned long total, total_v6, active, addresses, urls, in_hosting;
 	unsigned long subjects;      /* followed from an observed start */
-	double space;                /* units (IPv4 addresses, IPv6 /48s); 0 when unknown */
+	double space_v4, space_v6;   /* IPv4 addresses and IPv6 /48s mapped to it; 0 when unknown */
 	struct sh_intel_surv lifetime, takedown;
 	double takedown_followup_h;  /* longest follow-up among its subjects */
 	unsigned long one_day, one_day_known;
@@ -46,15 +46,17 @@ struct sh_intel_net {
 struct sh_intel_summary {
 	unsigned long indicators;    /* every indicator with a sighting */
 	unsigned long addressed;     /* with an IP or prefix */
-	unsigned long attributed, unmapped, special;
+	unsigned long attributed, attributed_v6, unmapped, special;
 	unsigned long active;
 	unsigned long left_censored; /* already listed in their source's first snapshot */
 	unsigned long subjects;
 	struct sh_intel_surv lifetime, takedown; /* all indicators */
 	unsigned long one_day, one_day_known;
 	double one_day_share;
-	double space;                /* units mapped by the tables in force (largest over dates) */
-	double density;              /* attributed indicators per unit */
+	/* Space mapped by the tables in force (largest over the table dates used), in IPv4
+	 * addresses and IPv6 /48s, and the overall rates: attributed indicators per unit. */
+	double space_v4, space_v6;
+	double rate_v4, rate_v6;
 	int64_t start, end;          /* first sighting and last snapshot */
 	int64_t month0;              /* start of the window's first month */
 	size_t n_months;

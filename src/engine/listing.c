@@ -349,6 +349,8 @@ static int on_indicator(const struct sh_listing_ind *ind, void *arg)
 	l->cat = (uint16_t)cat;
 	for (size_t i = 0; i < ind->n_sources; i++) {
 		const struct sh_listing_src *g = &ind->sources[i];
+		if (g->first_seen > at)
+			continue; /* not known yet at the export time */
 		bool on = g->online && (p->stale_after == 0 || at - g->last_seen <= p->stale_after);
 		if (!on && g->last_seen + c->offline_grace <= at)
 			continue;

@@ -113,7 +113,7 @@ static int open_temp(struct sh_export_target *t, const char *final)
 	snprintf(t->final, sizeof(t->final), "%s", final);
 	t->fd = mkstemp(t->tmp);
 	if (t->fd < 0) {
-		snprintf(t->why, sizeof(t->why), "cannot create a file beside %s: %s", final,
+		snprintf(t->why, sizeof(t->why), "cannot create a file beside %.400s: %s", final,
 			 strerror(errno));
 		return SH_EIO;
 	}
@@ -184,7 +184,7 @@ int sh_export_commit(struct sh_export_target *t, struct sh_wbuf *w)
 	if (rc == 0 && rename(t->tmp, t->final) != 0)
 		rc = SH_EIO;
 	if (rc != 0) {
-		snprintf(t->why, sizeof(t->why), "cannot write %s: %s", t->final, strerror(errno));
+		snprintf(t->why, sizeof(t->why), "cannot write %.400s: %s", t->final, strerror(errno));
 		unlink(t->tmp);
 	} else {
 		sync_dir_of(t->final);
@@ -285,7 +285,7 @@ int sh_export_run(const struct sh_export_format *f, struct sh_export_ctx *c,
 		}
 		struct stat st;
 		if (f->dir && stat(o->out, &st) != 0 && mkdir(o->out, 0777) != 0) {
-			snprintf(res->why, sizeof(res->why), "cannot create %s: %s", o->out,
+			snprintf(res->why, sizeof(res->why), "cannot create %.400s: %s", o->out,
 				 strerror(errno));
 			sh_export_history_free(hist);
 			return SH_EIO;
@@ -303,7 +303,7 @@ int sh_export_run(const struct sh_export_format *f, struct sh_export_ctx *c,
 	if (rc == 0 && o->out) {
 		rc = sh_export_state_save(res->state_path, f->name, res->entries, c->at, c->history);
 		if (rc != 0)
-			snprintf(res->why, sizeof(res->why), "cannot write the state file %s",
+			snprintf(res->why, sizeof(res->why), "cannot write the state file %.900s",
 				 res->state_path);
 	}
 	c->history = NULL;

@@ -19,6 +19,7 @@ struct sh_wbuf {
 	int err;        /* first write error */
 };
 
+/* fd -1 makes an in-memory buffer that grows as needed (buf[0..len) is the content). */
 SH_MUST_CHECK int sh_wbuf_init(struct sh_wbuf *w, int fd);
 /* Writes what is buffered; returns the first error of this writer. */
 SH_MUST_CHECK int sh_wbuf_flush(struct sh_wbuf *w);

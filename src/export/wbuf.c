@@ -25,6 +25,8 @@ int sh_wbuf_init(struct sh_wbuf *w, int fd)
 
 static void drain(struct sh_wbuf *w)
 {
+	if (w->fd < 0)
+		return;
 	size_t off = 0;
 	while (off < w->len && !w->err) {
 		ssize_t r = write(w->fd, w->buf + off, w->len - off);
@@ -52,12 +54,30 @@ void sh_wbuf_fini(struct sh_wbuf *w)
 	w->cap = w->len = 0;
 }
 
+/* Makes room: writes out a file buffer, grows an in-memory one (fd -1). */
+static void make_room(struct sh_wbuf *w)
+{
+	if (w->fd >= 0) {
+		drain(w);
+		return;
+	}
+	size_t cap = w->cap * 2;
+	char *b = cap > w->cap ? realloc(w->buf, cap) : NULL;
+	if (!b) {
+		w->err = w->err ? w->err : SH_ENOMEM;
+		w->len = 0; /* keep going without corrupting memory; the error is reported */
+		return;
+	}
+	w->buf = b;
+	w->cap = cap;
+}
+
 void sh_wb_put(struct sh_wbuf *w, const char *s, size_t n)
 {
 	w->bytes += n;
 	while (n) {
 		if (w->len == w->cap)
-			drain(w);
+			make_room(w);
 		size_t k = w->cap - w->len < n ? w->cap - w->len : n;
 		memcpy(w->buf + w->len, s, k);
 		w->len += k;
@@ -74,7 +94,7 @@ void sh_wb_str(struct sh_wbuf *w, const char *s)
 void sh_wb_char(struct sh_wbuf *w, char c)
 {
 	if (w->len == w->cap)
-		drain(w);
+		make_room(w);
 	w->buf[w->len++] = c;
 	w->bytes++;
 }

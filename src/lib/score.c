@@ -6,15 +6,18 @@
  *              after shrinking the network's log median towards the overall one with the weight
  *              n / (n + 2) (takedown times are roughly lognormal, so the log scale is where
  *              averages make sense; two indicators count as much as the prior);
- *   density    up to 20: 4 per doubling of the shrunk density beyond 4x the overall density;
- *              shrinkage is Gamma-Poisson: (indicators + rate * B) / (space + B) with B one /24
- *              equivalent, so a /29 with one indicator is not 30 times a /24 with one;
- *   hosting    15 when tagged hosting, 5 when unknown, 0 for eyeball networks;
+ *   density    up to 20: 4 per doubling of the density ratio beyond 4. The ratio compares the
+ *              indicators with what the network's space would hold at the overall rates (IPv4
+ *              per address, IPv6 per /48), shrunk Gamma-Poisson style: (x + k) / (e + k) with k
+ *              what a /16 holds at the overall rate, so one indicator on a /29 says little and
+ *              64 on a /22 a lot;
+ *   hosting    20 when tagged hosting, 5 when unknown, 0 for eyeball networks;
  *   active     up to 10: 2.5 per doubling of 1 + indicators online now;
  *   recurrence up to 5: the share of indicators that arrived after an earlier takedown.
- * Eyeball networks (consumer space full of short-lived infected devices) get half.
- * The verdict: bph at 60 with a shrunk takedown ratio of at least 4, at least 3 indicators
- * and not eyeball; suspicious at 40; clean below 15 with nothing online; abused otherwise. */
+ * Eyeball networks (consumer space full of infected devices) get half.
+ * The verdict: bph at 60 for a hosting network with a shrunk takedown ratio of at least 4 and
+ * at least 3 indicators; suspicious at 40; clean when nothing is online and nothing new came
+ * for 30 days; abused otherwise. */
 #include "lib/score.h"
 
 #include <ctype.h>
@@ -26,18 +29,20 @@
 #include "lib/survival.h"
 
 #define PRIOR_N 2.0           /* takedown shrinkage: prior weight in indicators */
-#define PRIOR_SPACE 256.0     /* density shrinkage: prior weight in units (a /24) */
+#define PRIOR_SPACE 65536.0   /* density shrinkage: prior weight, IPv4 addresses (a /16) */
 #define BPH_SCORE 60.0
 #define BPH_RATIO 4.0
 #define BPH_MIN_INDICATORS 3
 #define SUSPICIOUS_SCORE 40.0
-#define CLEAN_SCORE 15.0
+#define CLEAN_IDLE_H 720.0    /* clean: nothing online and nothing new for 30 days */
 #define HOSTING_SHARE 0.5     /* share of indicators in hosting ranges that tags hosting */
 #define EYEBALL_ADDRESSES 20  /* eyeball shape: at least this many addresses, */
 #define EYEBALL_SPACE 16384.0 /* on at least a /18, */
 #define EYEBALL_ONE_DAY 0.4   /* at least this share one-day wonders, */
 #define EYEBALL_PER_ADDR 1.5  /* and at most this many indicators per address */
 #define HOSTING_PER_ADDR 2.0  /* hosting shape: several indicators served per address */
+#define SPARSE_SPACE 1048576.0 /* eyeball by size: at least a /12 of IPv4 */
+#define SPARSE_RATIO 2.0       /* with a density ratio of at most 2 */
 
 static double clamp(double v, double lo, double hi)
 {
@@ -115,6 +120,22 @@ bool sh_score_org_hosting(const char *org)
 	return false;
 }
 
+bool sh_score_org_eyeball(const char *org)
+{
+	static const char *const words[] = {
+		"telecom", "telekom", "telecomunica", "telecommunica", "broadband", "cable",
+		"communications", "mobile", "wireless", "dsl", "fiber", "fibre", "internet service",
+		"telefonica", "telmex", "unicom", "chinanet", "china telecom", "kabel", "vodafone",
+		"comcast", "charter", "verizon", "at&t",
+	};
+	if (!org)
+		return false;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (has_word(org, words[i]))
+			return true;
+	return false;
+}
+
 /* "a /22" when units is an exact IPv4 prefix size, else "about a /N" or a count. */
 static void space_text(double units, char *buf, size_t len)
 {
@@ -132,7 +153,27 @@ static void space_text(double units, char *buf, size_t len)
 		snprintf(buf, len, "%.0f addresses", units);
 }
 
-enum sh_net_kind sh_score_kind(const struct sh_net_figures *f, char *why, size_t len)
+/* Indicators expected at the overall rates, and the prior weight in the same terms. */
+static void expectation(const struct sh_net_figures *f, const struct sh_score_overall *all,
+			double *e, double *k)
+{
+	double r4 = all->rate_v4 > 0 ? all->rate_v4 : 0, r6 = all->rate_v6 > 0 ? all->rate_v6 : 0;
+	*e = r4 * f->space_v4 + r6 * f->space_v6;
+	*k = (r4 > 0 ? r4 : r6) * PRIOR_SPACE;
+}
+
+/* (x + k) / (e + k); 1 (no evidence either way) without space or rates. */
+static double density_ratio(const struct sh_net_figures *f, const struct sh_score_overall *all)
+{
+	double e, k;
+	expectation(f, all, &e, &k);
+	if (e <= 0 || k <= 0)
+		return 1;
+	return ((double)f->total + k) / (e + k);
+}
+
+enum sh_net_kind sh_score_kind(const struct sh_net_figures *f, const struct sh_score_overall *all,
+			       char *why, size_t len)
 {
 	why[0] = '\0';
 	if (!f->total)
@@ -144,19 +185,33 @@ enum sh_net_kind sh_score_kind(const struct sh_net_figures *f, char *why, size_t
 		return SH_NET_HOSTING;
 	}
 	double per_addr = f->addresses ? (double)f->total / (double)f->addresses : 0;
-	if (f->addresses >= EYEBALL_ADDRESSES && f->space >= EYEBALL_SPACE &&
+	if (f->addresses >= EYEBALL_ADDRESSES && f->space_v4 + f->space_v6 >= EYEBALL_SPACE &&
 	    f->one_day_share >= EYEBALL_ONE_DAY && per_addr <= EYEBALL_PER_ADDR) {
 		char sp[64];
-		space_text(f->space, sp, sizeof(sp));
+		space_text(f->space_v4 + f->space_v6, sp, sizeof(sp));
 		snprintf(why, len,
 			 "eyeball shape: %lu addresses across %s, %.0f%% one-day, %.1f indicators per "
 			 "address (infected devices)",
 			 f->addresses, sp, f->one_day_share * 100, per_addr);
 		return SH_NET_EYEBALL;
 	}
+	double ratio = density_ratio(f, all);
+	if (f->space_v4 >= SPARSE_SPACE && ratio <= SPARSE_RATIO) {
+		char sp[64];
+		space_text(f->space_v4, sp, sizeof(sp));
+		snprintf(why, len,
+			 "eyeball by size: %lu indicator%s scattered over %s, %.2g x the overall "
+			 "density",
+			 f->total, f->total == 1 ? "" : "s", sp, ratio);
+		return SH_NET_EYEBALL;
+	}
 	if (sh_score_org_hosting(f->org)) {
 		snprintf(why, len, "hosting by name: \"%s\"", f->org);
 		return SH_NET_HOSTING;
+	}
+	if (sh_score_org_eyeball(f->org)) {
+		snprintf(why, len, "eyeball by name: \"%s\"", f->org);
+		return SH_NET_EYEBALL;
 	}
 	if (f->addresses && f->total >= 2 && per_addr >= HOSTING_PER_ADDR) {
 		snprintf(why, len, "hosting shape: %.1f indicators served per address", per_addr);
@@ -190,7 +245,7 @@ void sh_score_network(const struct sh_net_figures *f, const struct sh_score_over
 {
 	memset(out, 0, sizeof(*out));
 	char why[SH_SCORE_REASON_LEN];
-	out->kind = sh_score_kind(f, why, sizeof(why));
+	out->kind = sh_score_kind(f, all, why, sizeof(why));
 
 	/* longevity */
 	bool reached;
@@ -204,18 +259,18 @@ void sh_score_network(const struct sh_net_figures *f, const struct sh_score_over
 	double longevity = 15 * clamp(log2(ratio), 0, 3);
 
 	/* density */
-	double dens_points = 0;
-	out->density = out->density_shrunk = SH_SURV_NONE;
-	if (f->space > 0) {
-		double rate_all = all->density > 0 ? all->density : 0;
-		out->density = (double)f->total / f->space * SH_SCORE_DENSITY_UNIT;
-		double shrunk = ((double)f->total + rate_all * PRIOR_SPACE) / (f->space + PRIOR_SPACE);
-		out->density_shrunk = shrunk * SH_SCORE_DENSITY_UNIT;
-		if (rate_all > 0)
-			dens_points = 4 * clamp(log2(shrunk / rate_all) - 2, 0, 5);
-	}
+	double space = f->space_v4 + f->space_v6;
+	out->density = out->density_v4 = SH_SURV_NONE;
+	if (space > 0)
+		out->density = (double)f->total / space * SH_SCORE_DENSITY_UNIT;
+	if (f->space_v4 > 0)
+		out->density_v4 = (double)(f->total - f->total_v6) / f->space_v4 * SH_SCORE_DENSITY_UNIT;
+	double k;
+	expectation(f, all, &out->expected, &k);
+	out->density_ratio = density_ratio(f, all);
+	double dens_points = 4 * clamp(log2(out->density_ratio) - 2, 0, 5);
 
-	double kind_points = out->kind == SH_NET_HOSTING ? 15 : out->kind == SH_NET_UNKNOWN ? 5 : 0;
+	double kind_points = out->kind == SH_NET_HOSTING ? 20 : out->kind == SH_NET_UNKNOWN ? 5 : 0;
 	double active = 2.5 * clamp(log2(1.0 + (double)f->active), 0, 4);
 	double recur = f->recurrence_share > 0 ? 5 * clamp(f->recurrence_share, 0, 1) : 0;
 	double score = longevity + dens_points + kind_points + active + recur;
@@ -224,38 +279,51 @@ void sh_score_network(const struct sh_net_figures *f, const struct sh_score_over
 	out->score = floor(clamp(score, 0, 100) * 10 + 0.5) / 10;
 
 	if (out->score >= BPH_SCORE && ratio >= BPH_RATIO && f->total >= BPH_MIN_INDICATORS &&
-	    out->kind != SH_NET_EYEBALL)
+	    out->kind == SH_NET_HOSTING)
 		out->verdict = SH_VERDICT_BPH;
 	else if (out->score >= SUSPICIOUS_SCORE)
 		out->verdict = SH_VERDICT_SUSPICIOUS;
-	else if (out->score < CLEAN_SCORE && f->active == 0)
+	else if (f->active == 0 && f->idle_h >= CLEAN_IDLE_H)
 		out->verdict = SH_VERDICT_CLEAN;
 	else
 		out->verdict = SH_VERDICT_ABUSED;
 
 	/* Reasons, most telling first. */
 	char a[32], b[32], sp[64];
+	const char *ind_s = f->subjects == 1 ? "" : "s";
 	if (f->subjects) {
 		if (reached)
-			reason(out, "median takedown %s vs %s overall (%lu indicators followed)",
+			reason(out, "median takedown %s vs %s overall (%lu indicator%s followed)",
 			       sh_score_duration(m, a, sizeof(a)),
-			       sh_score_duration(all->takedown_median_h, b, sizeof(b)), f->subjects);
+			       sh_score_duration(all->takedown_median_h, b, sizeof(b)), f->subjects,
+			       ind_s);
 		else
 			reason(out,
-			       "median takedown not reached after %s vs %s overall (%lu indicators "
+			       "median takedown not reached after %s vs %s overall (%lu indicator%s "
 			       "followed, most still up)",
 			       sh_score_duration(m, a, sizeof(a)),
-			       sh_score_duration(all->takedown_median_h, b, sizeof(b)), f->subjects);
+			       sh_score_duration(all->takedown_median_h, b, sizeof(b)), f->subjects,
+			       ind_s);
 	} else {
 		reason(out, "no takedown observed yet (no indicator followed from its start)");
 	}
-	space_text(f->space, sp, sizeof(sp));
-	if (f->space > 0 && all->density > 0)
-		reason(out, "%lu indicator%s on %s (%.2g per /24, %.3g x overall)", f->total,
-		       f->total == 1 ? "" : "s", sp, out->density,
-		       out->density_shrunk / (all->density * SH_SCORE_DENSITY_UNIT));
-	else
-		reason(out, "%lu indicator%s on %s", f->total, f->total == 1 ? "" : "s", sp);
+	if (f->space_v4 > 0 || f->space_v6 > 0) {
+		if (f->space_v4 > 0)
+			space_text(f->space_v4, sp, sizeof(sp));
+		else
+			snprintf(sp, sizeof(sp), "%.0f IPv6 /48s", f->space_v6);
+		if (out->density_v4 >= 0 && f->total_v6 == 0)
+			reason(out,
+			       "%lu indicator%s on %s: %.2g per /24, %.3g x the overall density "
+			       "after shrinkage",
+			       f->total, f->total == 1 ? "" : "s", sp, out->density_v4,
+			       out->density_ratio);
+		else
+			reason(out, "%lu indicator%s on %s: %.3g x the overall density after shrinkage",
+			       f->total, f->total == 1 ? "" : "s", sp, out->density_ratio);
+	} else {
+		reason(out, "%lu indicator%s on unknown space", f->total, f->total == 1 ? "" : "s");
+	}
 	if (why[0])
 		reason(out, "%s", why);
 	if (f->active)
@@ -264,4 +332,7 @@ void sh_score_network(const struct sh_net_figures *f, const struct sh_score_over
 		reason(out, "%.0f%% one-day wonders", f->one_day_share * 100);
 	if (f->recurrence_share > 0)
 		reason(out, "%.0f%% arrived after an earlier takedown", f->recurrence_share * 100);
+	if (out->verdict == SH_VERDICT_CLEAN)
+		reason(out, "nothing online and nothing new for %s",
+		       sh_score_duration(f->idle_h, a, sizeof(a)));
 }

@@ -50,9 +50,10 @@ int sh_km_fit(struct sh_surv_obs *obs, size_t n, struct sh_km *out)
 			return SH_EINVAL;
 		out->events += obs[i].event;
 	}
+	if (n > 1)
+		qsort(obs, n, sizeof(*obs), cmp_obs);
 	if (!out->events)
 		return 0;
-	qsort(obs, n, sizeof(*obs), cmp_obs);
 	for (size_t i = 0; i < n; i++)
 		distinct += obs[i].event && (i == 0 || obs[i].t != obs[i - 1].t || !obs[i - 1].event);
 	out->points = malloc(distinct * sizeof(*out->points));

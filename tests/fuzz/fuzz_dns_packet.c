@@ -8,9 +8,12 @@
 
 static struct sh_dns_gen *gen;
 
+static const char ip4[] = "$SOA 0 ns.bl.test. hm.bl.test. 1 1h 5m 1w 5m\n$NS 1d ns.bl.test.\n$1 x\n"
+			  ":127.0.0.2:ip $ $1 $2 $$\n127.0.0.2\n10.0.0.0/8 :3\n!10.1.1.1\n"
+			  "10.2.3.4 :4:aaaa\n10.2.3.4 :5:bbb\n";
+
 static const char *const data[4] = {
-	"$SOA 0 ns.bl.test. hm.bl.test. 1 1h 5m 1w 5m\n$NS 1d ns.bl.test.\n$1 x\n"
-	":127.0.0.2:ip $ $1 $2 $$\n127.0.0.2\n10.0.0.0/8 :3\n!10.1.1.1\n10.2.3.4 :4:aaaa\n10.2.3.4 :5:bbb\n",
+	ip4,
 	"10.0.0.0/8\n10.1.0.0/16 :4:x $\n!10.1.2.0/24\n",
 	"2001:db8::/32 :5:v6 $\n!2001:db8::1\n::1\n",
 	"$= base $= $\nexample.com\n.wild.example :6:w\n*.s.example\n!x.s.example\n",

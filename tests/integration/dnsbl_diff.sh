@@ -22,4 +22,5 @@ check "sheriff answers" wait_answer "$PB" 2.0.0.127.ip4.bl.test
 # the data files' directory is the working directory for both, so relative names resolve alike
 cd "$T"
 check "the same answers for a few thousand queries" python3 "$HERE/dnsbl_diff.py" "$PA" "$PB" 700 "${ZONES[@]}"
+stop_and_check_logs
 finish

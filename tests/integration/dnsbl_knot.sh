@@ -79,4 +79,5 @@ check "sheriff logged the acknowledged NOTIFY" grep -q "NOTIFY for ip4.bl.test s
 check "knotd has the added address" test "$(dig @127.0.0.1 -p "$KP" +short 99.2.0.192.ip4.bl.test A)" = 127.0.0.7
 check "and not the removed one" test "$(rcode "$KP" 2.0.0.127.ip4.bl.test A)" = NXDOMAIN
 check "knotd still answers as sheriff after the IXFR" python3 "$HERE/dnsbl_diff.py" --secondary "$KP" "$P" 250 "${ZONES[@]}"
+stop_and_check_logs
 finish

@@ -1,15 +1,33 @@
 # Helpers for the DNSBL integration tests (sourced after lib.sh): free loopback ports,
 # servers started in the background and always stopped on exit, dig wrappers.
 PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+stop_all() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${PIDS[@]}"; do
 		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$p" 2>/dev/null
+		kill -9 "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
 	done
+	PIDS=()
+}
+cleanup() {
+	stop_all
 	rm -rf "$T"
+	return 0
 }
 trap cleanup EXIT
+
+# stop_and_check_logs: stops every server, then no sanitizer report may be in any log
+stop_and_check_logs() {
+	stop_all
+	if grep -l -E 'Sanitizer|runtime error' "$T"/*.log >/dev/null 2>&1; then
+		grep -h -A20 -E 'Sanitizer|runtime error' "$T"/*.log | head -60
+		not_ok "no sanitizer reports in the server logs"
+	else
+		ok "no sanitizer reports in the server logs"
+	fi
+}
 
 # free_port: a port free for both UDP and TCP on 127.0.0.1
 free_port() {

@@ -135,4 +135,5 @@ for _ in $(seq 50); do kill -0 "$SRV" 2>/dev/null || break; sleep 0.1; done
 check "SIGTERM stops the server" bash -c "! kill -0 $SRV 2>/dev/null"
 expect_rc 1 "a bad zone spec is a usage error" "$SHERIFF" dnsbl -b 127.0.0.1/"$P" zone:nosuchtype:file
 expect_rc 3 "a missing data file at startup is a failure" "$SHERIFF" dnsbl -b 127.0.0.1/"$P" z.test:dnset:"$T/none.txt"
+stop_and_check_logs
 finish

@@ -1,0 +1,481 @@
+/* Threat-sharing exports: a STIX 2.1 bundle and a MISP feed directory.
+ *
+ * Ids are name-based UUIDs (version 5) of the indicator, so they are the same on every run and
+ * machine. With an output path, the state beside it remembers each object's version: `created`
+ * stays, `modified` moves only when the published content changes, and an indicator that
+ * is no longer listed is published once more as revoked (and kept so for the policy's
+ * withdrawn_keep). Times inside the objects are cut to the day (last seen) or rounded up to
+ * the next midnight (valid_until), so an indicator that is merely seen again does not get a
+ * new version on every run. */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export/export.h"
+#include "lib/timefmt.h"
+
+#define DAY INT64_C(86400)
+
+static bool wants_all(const struct sh_export_ctx *c, const struct sh_listing *l)
+{
+	return !(l->flags & SH_LF_TEST);
+}
+
+static uint64_t fnv(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* uuid5 of "type:value" in the sheriff namespace */
+static void listing_uuid(int type, const char *value, char out[37])
+{
+	size_t n = strlen(value);
+	char small[600];
+	char *buf = n + 3 <= sizeof(small) ? small : malloc(n + 3);
+	if (!buf) {
+		sh_uuid5(sh_uuid_ns_sheriff, value, n, out);
+		return;
+	}
+	buf[0] = (char)('0' + type);
+	buf[1] = ':';
+	memcpy(buf + 2, value, n + 1);
+	sh_uuid5(sh_uuid_ns_sheriff, buf, n + 2, out);
+	if (buf != small)
+		free(buf);
+}
+
+static int64_t next_midnight(int64_t t)
+{
+	return (t / DAY + 1) * DAY;
+}
+
+/* A STIX pattern string literal: quote and backslash escaped, then JSON-escaped. */
+static void put_pattern(struct sh_wbuf *w, const char *type, const char *value)
+{
+	char small[4200];
+	size_t k = 0, n = strlen(value);
+	int m = snprintf(small, sizeof(small), "[%s:value = '", type);
+	k = (size_t)m;
+	for (size_t i = 0; i < n && k + 4 < sizeof(small); i++) {
+		if (value[i] == '\'' || value[i] == '\\')
+			small[k++] = '\\';
+		small[k++] = value[i];
+	}
+	memcpy(small + k, "']", 3);
+	sh_wb_json_str(w, small);
+}
+
+static const char *stix_type(const struct sh_listing *l)
+{
+	switch (l->type) {
+	case SH_IND_IP:
+	case SH_IND_CIDR:
+		return l->prefix.ip.af == SH_AF_V4 ? "ipv4-addr" : "ipv6-addr";
+	case SH_IND_DOMAIN:
+		return "domain-name";
+	case SH_IND_URL:
+		return "url";
+	}
+	return "x-unknown";
+}
+
+/* Description with day-precision dates: stable while an indicator is simply seen again. */
+static void put_description(struct sh_wbuf *w, const struct sh_export_ctx *c,
+			    const struct sh_listing *l)
+{
+	char d1[SH_TIME_STRLEN], d2[SH_TIME_STRLEN], buf[1024];
+	sh_time_format(l->first_seen, d1);
+	sh_time_format(l->last_seen, d2);
+	const struct sh_policy_category *cat = &c->policy->cats[l->cat];
+	snprintf(buf, sizeof(buf), "%s: %s%s%s%s%s via %s; first seen %.10s; last seen %.10s",
+		 cat->name, l->flags & SH_LF_FROM_URL ? "serves listed URLs, " : "",
+		 l->threat ? l->threat : cat->description, l->malware ? " (" : "",
+		 l->malware ? l->malware : "", l->malware ? ")" : "", l->sources, d1, d2);
+	sh_wb_json_str(w, buf);
+}
+
+/* ---- STIX 2.1 ---------------------------------------------------------------------------- */
+struct stix_run {
+	const struct sh_export_ctx *c;
+	struct sh_wbuf *w, body;
+	char identity[48];
+	bool first;
+	int64_t now_ms;
+};
+
+static void stix_obj_start(struct stix_run *r, const char *id_type, const char *uuid)
+{
+	sh_wb_str(r->w, r->first ? "\n" : ",\n");
+	r->first = false;
+	sh_wb_printf(r->w, "{\"type\":\"%s\",\"spec_version\":\"2.1\",\"id\":\"%s--%s\"", id_type,
+		     id_type, uuid);
+}
+
+static int stix_withdrawn(const struct sh_export_version *v, void *arg)
+{
+	struct stix_run *r = arg;
+	struct sh_listing l = {.type = (enum sh_ind_type)v->type, .value = v->value};
+	if (l.type == SH_IND_IP || l.type == SH_IND_CIDR)
+		l.prefix.ip.af = strchr(v->value, ':') ? SH_AF_V6 : SH_AF_V4;
+	char uuid[37];
+	listing_uuid(v->type, v->value, uuid);
+	stix_obj_start(r, "indicator", uuid);
+	sh_wb_printf(r->w, ",\"created_by_ref\":\"%s\",\"created\":\"", r->identity);
+	sh_wb_time_ms(r->w, v->created_ms);
+	sh_wb_str(r->w, "\",\"modified\":\"");
+	sh_wb_time_ms(r->w, v->modified_ms);
+	sh_wb_str(r->w, "\",\"revoked\":true,\"name\":");
+	sh_wb_json_str(r->w, v->value);
+	sh_wb_str(r->w, ",\"indicator_types\":[\"malicious-activity\"],\"pattern\":");
+	put_pattern(r->w, stix_type(&l), v->value);
+	sh_wb_str(r->w, ",\"pattern_type\":\"stix\",\"pattern_version\":\"2.1\",\"valid_from\":\"");
+	sh_wb_time(r->w, v->first_seen);
+	sh_wb_str(r->w, "\"}");
+	return 0;
+}
+
+static int stix_write(const struct sh_export_ctx *c, struct sh_export_target *t)
+{
+	struct stix_run r = {.c = c, .first = true, .now_ms = c->at * 1000};
+	int rc = sh_export_open(t, "sheriff.stix.json", &r.w);
+	if (rc != 0)
+		return rc;
+	rc = sh_wbuf_init(&r.body, -1);
+	if (rc != 0)
+		return rc;
+	const char *pub = c->policy->publisher;
+	char uuid[37];
+	sh_uuid5(sh_uuid_ns_sheriff, pub, strlen(pub), uuid);
+	snprintf(r.identity, sizeof(r.identity), "identity--%s", uuid);
+	char bundle_name[128];
+	int bn = snprintf(bundle_name, sizeof(bundle_name), "bundle:%s:%lld", pub, (long long)c->at);
+	sh_uuid5(sh_uuid_ns_sheriff, bundle_name, (size_t)bn, uuid);
+	sh_wb_printf(r.w, "{\"type\":\"bundle\",\"id\":\"bundle--%s\",\"objects\":[", uuid);
+	sh_uuid5(sh_uuid_ns_sheriff, pub, strlen(pub), uuid);
+	stix_obj_start(&r, "identity", uuid);
+	sh_wb_str(r.w, ",\"created\":\"2020-01-01T00:00:00.000Z\",\"modified\":\"2020-01-01T00:00:00.000Z\","
+		       "\"name\":");
+	sh_wb_json_str(r.w, pub);
+	sh_wb_str(r.w, ",\"identity_class\":\"system\"}");
+	for (size_t i = 0; i < c->set->n && rc == 0; i++) {
+		const struct sh_listing *l = &c->set->v[i];
+		if (!wants_all(c, l))
+			continue;
+		/* everything but the id and the version times, hashed to see whether it changed */
+		struct sh_wbuf *b = &r.body;
+		b->len = 0;
+		sh_wb_printf(b, ",\"created_by_ref\":\"%s\"", r.identity);
+		size_t body_from = b->len;
+		sh_wb_str(b, ",\"name\":");
+		sh_wb_json_str(b, l->value);
+		sh_wb_str(b, ",\"description\":");
+		put_description(b, c, l);
+		sh_wb_str(b, ",\"indicator_types\":[\"malicious-activity\"],\"pattern\":");
+		put_pattern(b, stix_type(l), l->value);
+		sh_wb_str(b, ",\"pattern_type\":\"stix\",\"pattern_version\":\"2.1\",\"valid_from\":\"");
+		sh_wb_time(b, l->first_seen);
+		int64_t until = next_midnight(l->expires);
+		if (until > l->first_seen) {
+			sh_wb_str(b, "\",\"valid_until\":\"");
+			sh_wb_time(b, until);
+		}
+		sh_wb_str(b, "\",\"labels\":[");
+		sh_wb_json_str(b, c->policy->cats[l->cat].name);
+		if (l->malware) {
+			sh_wb_char(b, ',');
+			sh_wb_json_str(b, l->malware);
+		}
+		sh_wb_str(b, "],\"confidence\":");
+		sh_wb_u64(b, l->n_sources > 1 ? 85 : 70);
+		sh_wb_str(b, ",\"x_sheriff_sources\":");
+		sh_wb_json_str(b, l->sources);
+		sh_wb_char(b, '}');
+		if (b->err) {
+			rc = b->err;
+			break;
+		}
+		int64_t created = r.now_ms, modified = r.now_ms;
+		if (c->history) {
+			const struct sh_export_version *v;
+			rc = sh_export_history_touch(c->history, l,
+						     fnv(b->buf + body_from, b->len - body_from),
+						     r.now_ms, &v);
+			if (rc != 0)
+				break;
+			created = v->created_ms;
+			modified = v->modified_ms;
+		}
+		listing_uuid(l->type, l->value, uuid);
+		stix_obj_start(&r, "indicator", uuid);
+		sh_wb_str(r.w, ",\"created\":\"");
+		sh_wb_time_ms(r.w, created);
+		sh_wb_str(r.w, "\",\"modified\":\"");
+		sh_wb_time_ms(r.w, modified);
+		sh_wb_char(r.w, '"');
+		sh_wb_put(r.w, b->buf, b->len);
+	}
+	if (rc == 0 && c->history)
+		rc = sh_export_history_withdrawn(c->history, r.now_ms, c->policy->withdrawn_keep * 1000,
+						 stix_withdrawn, &r);
+	sh_wbuf_fini(&r.body);
+	if (rc != 0)
+		return rc;
+	sh_wb_str(r.w, "\n]}\n");
+	return sh_export_commit(t, r.w);
+}
+
+const struct sh_export_format sh_export_stix = {
+	.name = "stix",
+	.description = "STIX 2.1 bundle of indicators (stable ids, versions, revoked when withdrawn)",
+	.history = true,
+	.wants = wants_all,
+	.write = stix_write,
+};
+
+/* ---- MISP feed ---------------------------------------------------------------------------- */
+/* One event per category and day of first sighting: events stay small, and an event whose
+ * attributes did not change keeps its timestamp, so MISP skips it when it pulls the feed. */
+struct misp_item {
+	const struct sh_listing *l;
+	int64_t day;
+};
+
+static int cmp_item(const void *pa, const void *pb)
+{
+	const struct misp_item *a = pa, *b = pb;
+	if (a->l->cat != b->l->cat)
+		return a->l->cat < b->l->cat ? -1 : 1;
+	if (a->day != b->day)
+		return a->day < b->day ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
+static const char *misp_type(const struct sh_listing *l)
+{
+	switch (l->type) {
+	case SH_IND_IP:
+	case SH_IND_CIDR:
+		return "ip-dst";
+	case SH_IND_DOMAIN:
+		return "domain";
+	default:
+		return "url";
+	}
+}
+
+/* MISP's attribute times: ISO 8601 with microseconds and an offset. */
+static void misp_time(struct sh_wbuf *w, int64_t t)
+{
+	char b[SH_TIME_STRLEN];
+	sh_time_format(t, b);
+	sh_wb_put(w, b, 19);
+	sh_wb_str(w, ".000000+00:00");
+}
+
+struct misp_event {
+	char uuid[37];
+	char info[160];
+	char date[11];
+	const char *cat;
+	int64_t timestamp;
+	size_t n;
+};
+
+static void put_orgc(struct sh_wbuf *w, const struct sh_export_ctx *c)
+{
+	char uuid[37];
+	const char *pub = c->policy->publisher;
+	sh_uuid5(sh_uuid_ns_sheriff, pub, strlen(pub), uuid);
+	sh_wb_str(w, "\"Orgc\":{\"name\":");
+	sh_wb_json_str(w, pub);
+	sh_wb_printf(w, ",\"uuid\":\"%s\"}", uuid);
+}
+
+static void put_event_head(struct sh_wbuf *w, const struct sh_export_ctx *c,
+			   const struct misp_event *e)
+{
+	sh_wb_str(w, "\"info\":");
+	sh_wb_json_str(w, e->info);
+	sh_wb_printf(w, ",\"date\":\"%s\",\"analysis\":\"2\",\"threat_level_id\":\"2\","
+			"\"timestamp\":\"%lld\",\"publish_timestamp\":\"%lld\",",
+		     e->date, (long long)e->timestamp, (long long)e->timestamp);
+	put_orgc(w, c);
+	sh_wb_printf(w, ",\"Tag\":[{\"name\":\"sheriff:category=\\\"%s\\\"\"},"
+			"{\"name\":\"tlp:white\"}]",
+		     e->cat);
+}
+
+static int misp_write(const struct sh_export_ctx *c, struct sh_export_target *t)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->set->n; i++)
+		n += wants_all(c, &c->set->v[i]);
+	struct misp_item *items = malloc((n ? n : 1) * sizeof(*items));
+	struct misp_event *events = NULL;
+	size_t n_events = 0, cap_events = 0;
+	struct sh_wbuf body;
+	int rc = items ? sh_wbuf_init(&body, -1) : SH_ENOMEM;
+	if (rc != 0) {
+		free(items);
+		return rc;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < c->set->n; i++) {
+		const struct sh_listing *l = &c->set->v[i];
+		if (!wants_all(c, l))
+			continue;
+		items[k].l = l;
+		items[k].day = (l->first_seen >= 0 ? l->first_seen : l->first_seen - DAY + 1) / DAY;
+		k++;
+	}
+	qsort(items, n, sizeof(*items), cmp_item);
+	struct sh_wbuf *hashes = NULL;
+	/* a target has one open file at a time: each event is built in memory, and hashes.csv
+	 * collected, while the event files are written */
+	int64_t now_ms = c->at * 1000;
+	char uuid[37];
+	struct sh_wbuf ev;
+	rc = sh_wbuf_init(&ev, -1);
+	if (rc != 0) {
+		free(items);
+		sh_wbuf_fini(&body);
+		return rc;
+	}
+	char *hash_lines = NULL;
+	size_t hash_len = 0, hash_cap = 0;
+	for (size_t i = 0; i < n && rc == 0;) {
+		size_t j = i;
+		while (j < n && items[j].l->cat == items[i].l->cat && items[j].day == items[i].day)
+			j++;
+		if (n_events == cap_events) {
+			cap_events = cap_events ? cap_events * 2 : 64;
+			struct misp_event *ne = realloc(events, cap_events * sizeof(*ne));
+			if (!ne) {
+				rc = SH_ENOMEM;
+				break;
+			}
+			events = ne;
+		}
+		struct misp_event *e = &events[n_events++];
+		const char *catname = c->policy->cats[items[i].l->cat].name;
+		char d[SH_TIME_STRLEN], key[200];
+		sh_time_format(items[i].day * DAY, d);
+		memcpy(e->date, d, 10);
+		e->date[10] = '\0';
+		e->cat = catname;
+		e->n = j - i;
+		int kn = snprintf(key, sizeof(key), "misp-event:%s:%s:%s", c->policy->publisher,
+				  catname, e->date);
+		sh_uuid5(sh_uuid_ns_sheriff, key, (size_t)kn, e->uuid);
+		snprintf(e->info, sizeof(e->info), "%s %s listings first seen %s", c->policy->publisher,
+			 catname, e->date);
+		e->timestamp = 0;
+		/* attributes into ev, each one's content hashed for its version */
+		ev.len = 0;
+		ev.bytes = 0;
+		for (size_t x = i; x < j && rc == 0; x++) {
+			const struct sh_listing *l = items[x].l;
+			body.len = 0;
+			sh_wb_str(&body, ",\"type\":\"");
+			sh_wb_str(&body, misp_type(l));
+			sh_wb_str(&body, "\",\"category\":\"Network activity\",\"to_ids\":true,"
+					 "\"distribution\":\"5\",\"value\":");
+			sh_wb_json_str(&body, l->value);
+			sh_wb_str(&body, ",\"comment\":");
+			put_description(&body, c, l);
+			sh_wb_str(&body, ",\"first_seen\":\"");
+			misp_time(&body, l->first_seen);
+			sh_wb_str(&body, "\",\"last_seen\":\"");
+			misp_time(&body, (l->last_seen / DAY) * DAY);
+			sh_wb_str(&body, "\"}");
+			int64_t modified = now_ms;
+			if (c->history) {
+				const struct sh_export_version *v;
+				rc = sh_export_history_touch(c->history, l, fnv(body.buf, body.len),
+							     now_ms, &v);
+				if (rc != 0)
+					break;
+				modified = v->modified_ms;
+			}
+			if (modified / 1000 > e->timestamp)
+				e->timestamp = modified / 1000;
+			listing_uuid(l->type, l->value, uuid);
+			sh_wb_printf(&ev, "%s{\"uuid\":\"%s\",\"timestamp\":\"%lld\"", x == i ? "" : ",",
+				     uuid, (long long)(modified / 1000));
+			sh_wb_put(&ev, body.buf, body.len);
+			if (ev.err || body.err) {
+				rc = SH_ENOMEM;
+				break;
+			}
+			/* hashes.csv: md5 of the value, the event */
+			uint8_t md[16];
+			sh_md5(l->value, strlen(l->value), md);
+			if (hash_len + 80 > hash_cap) {
+				size_t cap = hash_cap ? hash_cap * 2 : 1 << 16;
+				char *nh = realloc(hash_lines, cap);
+				if (!nh) {
+					rc = SH_ENOMEM;
+					break;
+				}
+				hash_lines = nh;
+				hash_cap = cap;
+			}
+			for (int b = 0; b < 16; b++)
+				hash_len += (size_t)sprintf(hash_lines + hash_len, "%02x", md[b]);
+			hash_len += (size_t)sprintf(hash_lines + hash_len, ",%s\n", e->uuid);
+		}
+		if (rc != 0)
+			break;
+		char name[64];
+		snprintf(name, sizeof(name), "%s.json", e->uuid);
+		struct sh_wbuf *w;
+		rc = sh_export_open(t, name, &w);
+		if (rc != 0)
+			break;
+		sh_wb_printf(w, "{\"Event\":{\"uuid\":\"%s\",", e->uuid);
+		put_event_head(w, c, e);
+		sh_wb_str(w, ",\"published\":true,\"Attribute\":[");
+		sh_wb_put(w, ev.buf, ev.len);
+		sh_wb_str(w, "]}}\n");
+		rc = sh_export_commit(t, w);
+		i = j;
+	}
+	if (rc == 0)
+		rc = sh_export_open(t, "hashes.csv", &hashes);
+	if (rc == 0) {
+		sh_wb_put(hashes, hash_lines ? hash_lines : "", hash_len);
+		rc = sh_export_commit(t, hashes);
+	}
+	if (rc == 0) {
+		struct sh_wbuf *w;
+		rc = sh_export_open(t, "manifest.json", &w);
+		if (rc == 0) {
+			sh_wb_char(w, '{');
+			for (size_t i = 0; i < n_events; i++) {
+				sh_wb_printf(w, "%s\"%s\":{", i ? ",\n" : "\n", events[i].uuid);
+				put_event_head(w, c, &events[i]);
+				sh_wb_char(w, '}');
+			}
+			sh_wb_str(w, "\n}\n");
+			rc = sh_export_commit(t, w);
+		}
+	}
+	free(hash_lines);
+	free(items);
+	free(events);
+	sh_wbuf_fini(&body);
+	sh_wbuf_fini(&ev);
+	return rc;
+}
+
+const struct sh_export_format sh_export_misp = {
+	.name = "misp",
+	.description = "MISP feed: manifest.json, one event file per category and day, hashes.csv (--out DIR)",
+	.dir = true,
+	.history = true,
+	.wants = wants_all,
+	.write = misp_write,
+};

@@ -1,0 +1,171 @@
+/* CSV (RFC 4180, one header line) and JSON (one object per line) exports: every listing with
+ * all its evidence, for spreadsheets, SIEMs and scripts. */
+#include <string.h>
+
+#include "export/export.h"
+
+static bool wants_all(const struct sh_export_ctx *c, const struct sh_listing *l)
+{
+	return !(l->flags & SH_LF_TEST);
+}
+
+static const char *type_name(const struct sh_listing *l)
+{
+	return sh_ind_type_name(l->type);
+}
+
+/* ---- CSV ------------------------------------------------------------------------------------ */
+static void csv_field(struct sh_wbuf *w, const char *s)
+{
+	if (!s)
+		return;
+	if (!strpbrk(s, ",\"\r\n")) {
+		sh_wb_str(w, s);
+		return;
+	}
+	sh_wb_char(w, '"');
+	for (const char *p = s; *p; p++) {
+		if (*p == '"')
+			sh_wb_char(w, '"');
+		sh_wb_char(w, *p);
+	}
+	sh_wb_char(w, '"');
+}
+
+static int csv_write(const struct sh_export_ctx *c, struct sh_export_target *t)
+{
+	struct sh_wbuf *w;
+	int rc = sh_export_open(t, "listings.csv", &w);
+	if (rc != 0)
+		return rc;
+	sh_wb_str(w, "indicator,type,category,code,online,first_seen,last_seen,expires,sources,"
+		     "threat,malware,tags,reference,evidence\r\n");
+	char ev[512];
+	for (size_t i = 0; i < c->set->n; i++) {
+		const struct sh_listing *l = &c->set->v[i];
+		if (!wants_all(c, l))
+			continue;
+		csv_field(w, l->value);
+		sh_wb_char(w, ',');
+		sh_wb_str(w, type_name(l));
+		sh_wb_char(w, ',');
+		sh_wb_str(w, c->policy->cats[l->cat].name);
+		sh_wb_char(w, ',');
+		if (l->type != SH_IND_URL)
+			sh_wb_ipv4(w, sh_export_code(c, l));
+		sh_wb_str(w, l->flags & SH_LF_ONLINE ? ",true," : ",false,");
+		sh_wb_time(w, l->first_seen);
+		sh_wb_char(w, ',');
+		sh_wb_time(w, l->last_seen);
+		sh_wb_char(w, ',');
+		sh_wb_time(w, l->expires);
+		sh_wb_char(w, ',');
+		csv_field(w, l->sources);
+		sh_wb_char(w, ',');
+		csv_field(w, l->threat);
+		sh_wb_char(w, ',');
+		csv_field(w, l->malware);
+		sh_wb_char(w, ',');
+		csv_field(w, l->tags);
+		sh_wb_char(w, ',');
+		csv_field(w, l->ref);
+		sh_wb_char(w, ',');
+		sh_export_evidence(c, l, NULL, 511, ev);
+		csv_field(w, ev);
+		sh_wb_str(w, "\r\n");
+	}
+	return sh_export_commit(t, w);
+}
+
+const struct sh_export_format sh_export_csv = {
+	.name = "csv",
+	.description = "CSV with a header line: every listing and its evidence",
+	.wants = wants_all,
+	.write = csv_write,
+};
+
+/* ---- JSON ----------------------------------------------------------------------------------- */
+static void json_opt(struct sh_wbuf *w, const char *key, const char *v)
+{
+	sh_wb_str(w, key);
+	if (v)
+		sh_wb_json_str(w, v);
+	else
+		sh_wb_str(w, "null");
+}
+
+static void json_sources(struct sh_wbuf *w, const char *sources)
+{
+	sh_wb_char(w, '[');
+	const char *p = sources;
+	bool first = true;
+	while (p && *p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		char name[256];
+		if (n < sizeof(name)) {
+			memcpy(name, p, n);
+			name[n] = '\0';
+			if (!first)
+				sh_wb_char(w, ',');
+			sh_wb_json_str(w, name);
+			first = false;
+		}
+		p = comma ? comma + 1 : NULL;
+	}
+	sh_wb_char(w, ']');
+}
+
+static int json_write(const struct sh_export_ctx *c, struct sh_export_target *t)
+{
+	struct sh_wbuf *w;
+	int rc = sh_export_open(t, "listings.json", &w);
+	if (rc != 0)
+		return rc;
+	char ev[512];
+	for (size_t i = 0; i < c->set->n; i++) {
+		const struct sh_listing *l = &c->set->v[i];
+		if (!wants_all(c, l))
+			continue;
+		sh_wb_str(w, "{\"indicator\":");
+		sh_wb_json_str(w, l->value);
+		sh_wb_str(w, ",\"type\":\"");
+		sh_wb_str(w, type_name(l));
+		sh_wb_str(w, "\",\"category\":\"");
+		sh_wb_str(w, c->policy->cats[l->cat].name);
+		sh_wb_str(w, "\",\"code\":");
+		if (l->type != SH_IND_URL) {
+			sh_wb_char(w, '"');
+			sh_wb_ipv4(w, sh_export_code(c, l));
+			sh_wb_char(w, '"');
+		} else {
+			sh_wb_str(w, "null");
+		}
+		sh_wb_str(w, l->flags & SH_LF_ONLINE ? ",\"online\":true" : ",\"online\":false");
+		sh_wb_str(w, ",\"from_urls\":");
+		sh_wb_str(w, l->flags & SH_LF_FROM_URL ? "true" : "false");
+		sh_wb_str(w, ",\"first_seen\":\"");
+		sh_wb_time(w, l->first_seen);
+		sh_wb_str(w, "\",\"last_seen\":\"");
+		sh_wb_time(w, l->last_seen);
+		sh_wb_str(w, "\",\"expires\":\"");
+		sh_wb_time(w, l->expires);
+		sh_wb_str(w, "\",\"sources\":");
+		json_sources(w, l->sources);
+		json_opt(w, ",\"threat\":", l->threat);
+		json_opt(w, ",\"malware\":", l->malware);
+		json_opt(w, ",\"tags\":", l->tags);
+		json_opt(w, ",\"reference\":", l->ref);
+		sh_listing_evidence(c->set, l, ev, sizeof(ev));
+		json_opt(w, ",\"reason\":", ev);
+		sh_wb_str(w, "}\n");
+	}
+	return sh_export_commit(t, w);
+}
+
+const struct sh_export_format sh_export_json = {
+	.name = "json",
+	.description = "JSON, one object per listing and line, with its evidence",
+	.wants = wants_all,
+	.write = json_write,
+};
