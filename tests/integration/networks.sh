@@ -4,7 +4,7 @@
 # attributed with the table in force on its date; hosting ranges tag addresses.
 . "$(dirname "$0")/lib.sh"
 
-mapfile -t csvs < <(ls "$DATA"/asn/*.csv.gz "$DATA"/asn-demo/*.csv.gz 2>/dev/null)
+mapfile -t csvs < <(ls "$DATA"/asn/asn-*.csv.gz "$DATA"/asn-demo/asn-*.csv.gz)
 expect_rc 0 "import ${#csvs[@]} ip-location-db CSV slices" \
 	"$SHERIFF" asmap import --db "$T/n.db" --format ipldb --as-of 2026-06-17 "${csvs[@]}"
 python3 "$HERE/asmap_ref.py" gen "${csvs[@]}" 6000 7 > "$T/addrs.jsonl"
