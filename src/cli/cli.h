@@ -49,5 +49,6 @@ int cmd_ingest(int argc, char **argv);
 int cmd_lifetimes(int argc, char **argv);
 int cmd_lookup(int argc, char **argv);
 int cmd_networks(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

@@ -14,7 +14,7 @@ static void help(FILE *f)
 {
 	fprintf(f,
 		"usage: sheriff networks [--by prefix|asn|org|country] [--hosting-only] [--limit N]\n"
-		"                        [--timing] [--db PATH] [--json]\n\n"
+		"                        [--timing] [--db PATH] [--json | --csv]\n\n"
 		"Attributes every stored indicator that has an address (IPs, CIDRs, URLs on an IP) to\n"
 		"its network as of its first sighting and ranks the networks by BPH score: how long\n"
 		"abuse survives there against the overall median, its density on the network's address\n"
@@ -25,6 +25,7 @@ static void help(FILE *f)
 		"  --hosting-only  only networks tagged hosting (hosting ranges, org name or the shape\n"
 		"                  of their abuse), not eyeball ISPs with infected customers\n"
 		"  --limit N       print the first N networks (default 20, 0 for all)\n"
+		"  --csv           RFC 4180 CSV with a header line instead of the table\n"
 		"  --timing        print the time spent reading, attributing and computing to stderr\n");
 }
 
@@ -73,7 +74,8 @@ static json_t *net_json(const struct sh_intel *in, const struct sh_intel_net *n,
 	json_object_set_new(o, "addresses", json_integer((json_int_t)n->addresses));
 	json_object_set_new(o, "urls", json_integer((json_int_t)n->urls));
 	json_object_set_new(o, "space_v4", json_real(n->space_v4));
-	json_object_set_new(o, "space_v6_48", json_real(n->space_v6));
+	json_object_set_new(o, "space_v6_48",
+			    in->all.attributed_v6 ? json_real(n->space_v6) : json_null());
 	json_object_set_new(o, "density", num(sc->density, 1e6));
 	json_object_set_new(o, "density_v4", num(sc->density_v4, 1e6));
 	json_object_set_new(o, "expected", num(sc->expected, 1e6));
@@ -108,6 +110,68 @@ static json_t *net_json(const struct sh_intel *in, const struct sh_intel_net *n,
 		json_array_append_new(r, json_string(sc->reasons[i]));
 	json_object_set_new(o, "reasons", r);
 	return o;
+}
+
+/* A CSV field: quoted, quotes doubled. */
+static void csv_text(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static void csv_num(double v)
+{
+	if (v >= 0 && isfinite(v))
+		printf(",%.6g", v);
+	else
+		printf(",");
+}
+
+static void csv_header(void)
+{
+	printf("rank,key,asn,as_org,country,kind,verdict,score,indicators_total,indicators_active,"
+	       "addresses,density,density_ratio,median_lifetime_h,median_takedown_h,"
+	       "takedown_ci_lo_h,takedown_ci_hi_h,one_day_share,recurrence_share,hosting,reasons\n");
+}
+
+static void csv_row(const struct sh_intel_net *n, size_t rank)
+{
+	const struct sh_score *sc = &n->score;
+	printf("%zu,", rank);
+	csv_text(n->key);
+	if (n->asn)
+		printf(",%u,", n->asn);
+	else
+		printf(",,");
+	csv_text(n->org);
+	putchar(',');
+	csv_text(n->country);
+	printf(",%s,%s,%.1f,%lu,%lu,%lu", sh_net_kind_name(sc->kind), sh_verdict_name(sc->verdict),
+	       sc->score, n->total, n->active, n->addresses);
+	csv_num(sc->density);
+	csv_num(sc->density_ratio);
+	csv_num(n->lifetime.median_h);
+	csv_num(n->takedown.median_h);
+	csv_num(n->takedown.lo_h);
+	csv_num(n->takedown.hi_h);
+	csv_num(n->one_day_share);
+	csv_num(n->recurrence_share);
+	putchar(',');
+	csv_text(n->hosting ? n->hosting : "");
+	putchar(',');
+	char all[SH_SCORE_REASONS * (SH_SCORE_REASON_LEN + 2)] = "";
+	for (size_t i = 0; i < sc->n_reasons; i++) {
+		if (i)
+			strcat(all, "; ");
+		strcat(all, sc->reasons[i]);
+	}
+	csv_text(all);
+	putchar('\n');
 }
 
 static const char *hours(double h, char *buf, size_t len)
@@ -149,11 +213,12 @@ int cmd_networks(int argc, char **argv)
 		{"hosting-only", no_argument, NULL, 'H'},
 		{"limit", required_argument, NULL, 'l'},
 		{"timing", no_argument, NULL, 'T'},
+		{"csv", no_argument, NULL, 'C'},
 		{NULL, 0, NULL, 0},
 	};
 	struct cli_common c = {0};
 	enum sh_intel_by by = SH_INTEL_ASN;
-	bool hosting_only = false, timing = false;
+	bool hosting_only = false, timing = false, csv = false;
 	long limit = 20;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -181,6 +246,9 @@ int cmd_networks(int argc, char **argv)
 		case 'T':
 			timing = true;
 			break;
+		case 'C':
+			csv = true;
+			break;
 		case 'h':
 			help(stdout);
 			return CLI_OK;
@@ -191,6 +259,10 @@ int cmd_networks(int argc, char **argv)
 	}
 	if (optind < argc) {
 		cli_err("networks: unexpected argument '%s'", argv[optind]);
+		return CLI_USAGE;
+	}
+	if (csv && c.json) {
+		cli_err("networks: --json or --csv, not both");
 		return CLI_USAGE;
 	}
 	struct sh_store *s;
@@ -206,7 +278,9 @@ int cmd_networks(int argc, char **argv)
 	const struct sh_intel_summary *a = &in->all;
 	if (a->addressed && !a->attributed && !a->special)
 		cli_err("no network tables imported yet (sheriff asmap import): nothing to attribute");
-	if (!c.json)
+	if (csv)
+		csv_header();
+	else if (!c.json)
 		printf("%-4s %-20s %-10s %5s %-7s %7s %6s %8s %8s %8s %5s  %s\n", "rank",
 		       sh_intel_by_name(by), "verdict", "score", "kind", "total", "active",
 		       "dens/24", "takedown", "lifetime", "1-day", "name");
@@ -218,6 +292,8 @@ int cmd_networks(int argc, char **argv)
 		shown++;
 		if (c.json)
 			cli_json_line(net_json(in, n, shown));
+		else if (csv)
+			csv_row(n, shown);
 		else
 			net_row(n, shown);
 	}

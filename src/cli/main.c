@@ -19,6 +19,7 @@ static const struct subcommand subcommands[] = {
 	{"lifetimes", cmd_lifetimes, "survival of indicators: lifetimes, time to takedown, one-day share"},
 	{"lookup", cmd_lookup, "is this IP, CIDR, domain or URL listed, why, since when, where"},
 	{"networks", cmd_networks, "networks (prefix, ASN, org, country) ranked by abuse"},
+	{"report", cmd_report, "standalone HTML report with charts (report --out FILE.html)"},
 };
 
 static void usage(FILE *f)

@@ -780,7 +780,7 @@ static void line_ip4(struct loader *L, char *s, bool trie)
 		excl = true;
 		s = skip_space(s + 1);
 	}
-	uint32_t a, b;
+	uint32_t a, b = 0;
 	const char *e;
 	int bits = trie ? ip4cidr(s, &a, &e) : ip4range(s, &a, &b, &e);
 	if (bits < 0 || (!trie && bits == 0) || !addr_tail_ok(e)) {
@@ -852,19 +852,22 @@ static void line_ip6(struct loader *L, char *s)
 
 static uint32_t dn_hash(const uint8_t *w, size_t n) { return hash_bytes(w, n) | 1; }
 
+#define DN_TAG 0xff000000u
+#define DN_MAXNODES 0xfffffeu /* node index + 1 fits the 24 low bits of a slot */
+
 static int64_t dn_find(const struct sh_dns_dataset *ds, const uint8_t *w, size_t n, uint32_t h)
 {
 	if (!ds->dtab)
 		return -1;
 	size_t j = h & ds->dtab_mask;
 	for (;;) {
-		uint64_t k = ds->dtab[j];
+		uint32_t k = ds->dtab[j];
 		if (!k)
 			return -1;
-		if ((uint32_t)(k >> 32) == h) {
-			const struct sh_dns_dnode *d = &ds->dnodes[(uint32_t)k - 1];
+		if ((k & DN_TAG) == (h & DN_TAG)) {
+			const struct sh_dns_dnode *d = &ds->dnodes[(k & ~DN_TAG) - 1];
 			if (ds->names[d->name] == n && memcmp(ds->names + d->name + 1, w, n) == 0)
-				return (int64_t)(uint32_t)k - 1;
+				return (int64_t)(k & ~DN_TAG) - 1;
 		}
 		j = (j + 1) & ds->dtab_mask;
 	}
@@ -878,7 +881,7 @@ static uint32_t node_hash(const struct sh_dns_dataset *ds, size_t i)
 
 static int dn_rehash(struct sh_dns_dataset *ds, size_t cap)
 {
-	uint64_t *t = calloc(cap, sizeof(*t));
+	uint32_t *t = calloc(cap, sizeof(*t));
 	if (!t)
 		return SH_ENOMEM;
 	for (size_t i = 0; i < ds->ndnodes; i++) {
@@ -886,7 +889,7 @@ static int dn_rehash(struct sh_dns_dataset *ds, size_t cap)
 		size_t j = h & (cap - 1);
 		while (t[j])
 			j = (j + 1) & (cap - 1);
-		t[j] = (uint64_t)h << 32 | (uint32_t)(i + 1);
+		t[j] = (h & DN_TAG) | (uint32_t)(i + 1);
 	}
 	free(ds->dtab);
 	ds->dtab = t;
@@ -905,20 +908,20 @@ static int64_t dn_insert(struct loader *L, const uint8_t *w, size_t n)
 	if ((ds->ndnodes + 1) * 2 > (ds->dtab ? ds->dtab_mask + 1 : 0) &&
 	    dn_rehash(ds, ds->dtab ? (ds->dtab_mask + 1) * 2 : 1024))
 		return -1;
-	if (ds->ndnodes >= UINT32_MAX - 1 || ds->names_len + n + 1 >= UINT32_MAX ||
+	if (ds->ndnodes >= DN_MAXNODES || ds->names_len + n + 1 >= 0x7fffffffu ||
 	    grow((void **)&ds->dnodes, &L->cnodes, ds->ndnodes + 1, sizeof(*ds->dnodes)) ||
 	    grow((void **)&ds->names, &L->cnames, ds->names_len + n + 1, 1))
 		return -1;
 	struct sh_dns_dnode *d = &ds->dnodes[ds->ndnodes];
 	memset(d, 0, sizeof(*d));
-	d->name = (uint32_t)ds->names_len;
+	d->name = (unsigned)ds->names_len & 0x7fffffffu;
 	ds->names[ds->names_len] = (uint8_t)n;
 	memcpy(ds->names + ds->names_len + 1, w, n);
 	ds->names_len += n + 1;
 	size_t j = h & ds->dtab_mask;
 	while (ds->dtab[j])
 		j = (j + 1) & ds->dtab_mask;
-	ds->dtab[j] = (uint64_t)h << 32 | (uint32_t)(ds->ndnodes + 1);
+	ds->dtab[j] = (h & DN_TAG) | (uint32_t)(ds->ndnodes + 1);
 	return (int64_t)ds->ndnodes++;
 }
 

@@ -57,10 +57,10 @@ struct sh_dns_soa {
 };
 
 struct sh_dns_dnode {
-	uint32_t name;  /* offset in names: [length][relative wire name without root] */
-	uint32_t plain; /* value for the name itself, SH_DNS_EXCL or 0 */
-	uint32_t wild;  /* value for names below it, SH_DNS_EXCL or 0 */
-	uint32_t below; /* 1 when a listed name lies below (the name exists) */
+	unsigned name : 31; /* offset in names: [length][relative wire name without root] */
+	unsigned below : 1; /* a listed name lies below (so the name exists) */
+	uint32_t plain;     /* value for the name itself, SH_DNS_EXCL or 0 */
+	uint32_t wild;      /* value for names below it, SH_DNS_EXCL or 0 */
 };
 #define SH_DNS_EXCL 0xffffffffu
 
@@ -102,7 +102,7 @@ struct sh_dns_dataset {
 	/* dnset */
 	struct sh_dns_dnode *dnodes;
 	size_t ndnodes;
-	uint64_t *dtab; /* open addressing: hash << 32 | (node index + 1), 0 empty */
+	uint32_t *dtab; /* open addressing: top 8 hash bits << 24 | (node index + 1), 0 empty */
 	size_t dtab_mask;
 	uint8_t *names;
 	size_t names_len;

@@ -46,6 +46,7 @@ struct obs {
 	int64_t first_seen, last_seen;
 	double td_at;    /* observed takedown time, else -1 */
 	double life_h, td_h;
+	const char *org, *country; /* as attributed (netdb strings), NULL when not attributed */
 	uint32_t net;
 	uint16_t hosting; /* provider index + 1, 0 when none */
 	uint8_t flags;
@@ -68,6 +69,7 @@ struct sh_intel_priv {
 	size_t *slots, n_slots; /* key hash: net index + 1 */
 	const char **providers;
 	size_t n_providers;
+	uint64_t *asn_index;   /* by ASN: asn << 32 | net index, ascending (space passes) */
 };
 
 /* Per source: when a closing snapshot follows a gap, and the end of its data. */
@@ -94,10 +96,8 @@ struct ctx {
 	struct src_info *src;
 	struct interval *iv;
 	size_t cap_iv;
-	int64_t dates[16]; /* table dates used, for the space passes */
-	size_t n_dates;
-	bool dates_overflow;
-	int rc;
+	int64_t *dates; /* table dates used, for the space passes */
+	size_t n_dates, cap_dates;
 };
 
 static double now_s(void)
@@ -250,7 +250,14 @@ static int observe(struct ctx *c, const struct sh_intel_ind *ind, struct obs *o)
 		o->flags |= F_LEFT;
 	if (left || !n_iv)
 		return 0;
-	qsort(c->iv, n_iv, sizeof(*c->iv), cmp_interval);
+	/* a handful of runs, ascending per source already: insertion sort */
+	for (size_t i = 1; i < n_iv; i++) {
+		struct interval x = c->iv[i];
+		size_t j = i;
+		for (; j > 0 && cmp_interval(&c->iv[j - 1], &x) > 0; j--)
+			c->iv[j] = c->iv[j - 1];
+		c->iv[j] = x;
+	}
 	/* lifetime: the latest end; a censored end wins a tie */
 	double end = c->iv[0].b;
 	bool life_ev = c->iv[0].observed;
@@ -300,10 +307,10 @@ static uint64_t hash_key(const char *s)
 	return h ^ (h >> 31);
 }
 
-static int slots_grow(struct sh_intel *in)
+/* Rebuilds the key index with n slots (a power of two). */
+static int slots_rebuild(struct sh_intel *in, size_t n)
 {
 	struct sh_intel_priv *p = in->priv;
-	size_t n = p->n_slots ? p->n_slots * 2 : 1024;
 	size_t *s = calloc(n, sizeof(*s));
 	if (!s)
 		return SH_ENOMEM;
@@ -325,7 +332,8 @@ static size_t net_find(struct sh_intel *in, const char *key, bool create, int *r
 {
 	struct sh_intel_priv *p = in->priv;
 	*rc = 0;
-	if ((in->n_nets + 1) * 2 > p->n_slots && (*rc = slots_grow(in)) != 0)
+	if ((in->n_nets + 1) * 2 > p->n_slots &&
+	    (*rc = slots_rebuild(in, p->n_slots ? p->n_slots * 2 : 1024)) != 0)
 		return SIZE_MAX;
 	size_t k = hash_key(key) & (p->n_slots - 1);
 	for (; p->slots[k]; k = (k + 1) & (p->n_slots - 1))
@@ -386,17 +394,23 @@ static int provider_index(struct sh_intel_priv *p, const char *name, uint16_t *o
 	return 0;
 }
 
-static void note_date(struct ctx *c, int64_t d)
+static int note_date(struct ctx *c, int64_t d)
 {
 	if (d == SH_TIME_NONE)
-		return;
+		return 0;
 	for (size_t i = 0; i < c->n_dates; i++)
 		if (c->dates[i] == d)
-			return;
-	if (c->n_dates < sizeof(c->dates) / sizeof(c->dates[0]))
-		c->dates[c->n_dates++] = d;
-	else
-		c->dates_overflow = true;
+			return 0;
+	if (c->n_dates == c->cap_dates) {
+		size_t cap = c->cap_dates ? c->cap_dates * 2 : 4;
+		int64_t *v = realloc(c->dates, cap * sizeof(*v));
+		if (!v)
+			return SH_ENOMEM;
+		c->dates = v;
+		c->cap_dates = cap;
+	}
+	c->dates[c->n_dates++] = d;
+	return 0;
 }
 
 /* Attributes an addressed indicator; sets o->net (NO_NET when it has no network). */
@@ -404,7 +418,10 @@ static int attribute(struct ctx *c, const struct sh_intel_ind *ind, struct obs *
 {
 	struct sh_intel *in = c->in;
 	struct sh_attrib at;
-	int rc = sh_netdb_attribute(c->db, &ind->prefix.ip, ind->first_seen, &at);
+	/* a country table is only read when countries are the key: the labels of other keys
+	 * take the country the ASN table gives, if any */
+	int fields = in->by == SH_INTEL_COUNTRY ? SH_ASMAP_HAS_COUNTRY : SH_ASMAP_HAS_ASN;
+	int rc = sh_netdb_attribute_fields(c->db, &ind->prefix.ip, ind->first_seen, fields, &at);
 	if (rc != 0)
 		return rc;
 	if (at.special) {
@@ -419,28 +436,30 @@ static int attribute(struct ctx *c, const struct sh_intel_ind *ind, struct obs *
 			sh_prefix_format(&at.prefix, buf);
 			key = buf;
 		}
-		note_date(c, at.asn_table_as_of);
+		rc = note_date(c, at.asn_table_as_of);
 		break;
 	case SH_INTEL_ASN:
 		if (at.mapped && at.asn) {
 			snprintf(buf, sizeof(buf), "AS%u", at.asn);
 			key = buf;
 		}
-		note_date(c, at.asn_table_as_of);
+		rc = note_date(c, at.asn_table_as_of);
 		break;
 	case SH_INTEL_ORG:
 		if (at.mapped && at.asn && at.org[0])
 			key = at.org;
-		note_date(c, at.asn_table_as_of);
+		rc = note_date(c, at.asn_table_as_of);
 		break;
 	case SH_INTEL_COUNTRY:
 		if (at.country[0])
 			key = at.country;
-		note_date(c, at.country_table_as_of);
+		rc = note_date(c, at.country_table_as_of);
 		break;
 	case SH_INTEL_ALL:
 		break;
 	}
+	if (rc != 0)
+		return rc;
 	if (!key) {
 		in->all.unmapped++;
 		return 0;
@@ -450,16 +469,12 @@ static int attribute(struct ctx *c, const struct sh_intel_ind *ind, struct obs *
 		return rc;
 	struct sh_intel_net *n = &in->nets[i];
 	if (!n->total) {
-		if (in->by == SH_INTEL_PREFIX || in->by == SH_INTEL_ASN) {
+		if (in->by == SH_INTEL_PREFIX || in->by == SH_INTEL_ASN)
 			n->asn = at.asn;
-			n->org = intern_name(c->p, at.org);
-		}
-		if (in->by != SH_INTEL_COUNTRY)
-			n->country = intern_name(c->p, at.country);
-		if (!n->org || !n->country)
-			return SH_ENOMEM;
 		c->p->np[i].prefix = at.prefix;
 	}
+	o->org = at.org;
+	o->country = at.country;
 	n->total++;
 	in->all.attributed++;
 	if (ind->prefix.ip.af == SH_AF_V6) {
@@ -537,12 +552,32 @@ struct space_ctx {
 	size_t last_net;
 };
 
+/* The network of an ASN through the sorted index; SIZE_MAX when it has none. */
+static size_t asn_net(const struct sh_intel_priv *p, size_t n, uint32_t asn)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (p->asn_index[mid] >> 32 < asn)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && p->asn_index[lo] >> 32 == asn ? (size_t)(p->asn_index[lo] & 0xffffffffu)
+						       : SIZE_MAX;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 static int on_space(const struct sh_netspace *sp, void *arg)
 {
 	struct space_ctx *x = arg;
 	struct sh_intel *in = x->in;
 	bool v6 = sp->prefix.ip.af == SH_AF_V6;
-	char buf[16];
 	const char *key = NULL;
 	bool same = false;
 	switch (in->by) {
@@ -554,13 +589,16 @@ static int on_space(const struct sh_netspace *sp, void *arg)
 	case SH_INTEL_ASN:
 		if (!sp->asn)
 			return 0;
-		same = sp->asn == x->last_asn;
-		if (!same) {
-			snprintf(buf, sizeof(buf), "AS%u", sp->asn);
-			key = buf;
+		*(v6 ? &x->total_v6 : &x->total_v4) += sp->units;
+		if (sp->asn != x->last_asn) {
 			x->last_asn = sp->asn;
+			x->last_net = asn_net(in->priv, in->n_nets, sp->asn);
 		}
-		break;
+		if (x->last_net != SIZE_MAX) {
+			struct net_priv *np = &in->priv->np[x->last_net];
+			*(v6 ? &np->pass_v6 : &np->pass_v4) += sp->units;
+		}
+		return 0;
 	case SH_INTEL_ORG:
 		if (!sp->asn || !sp->org[0])
 			return 0;
@@ -595,11 +633,24 @@ static int compute_space(struct ctx *c)
 {
 	struct sh_intel *in = c->in;
 	int field = in->by == SH_INTEL_COUNTRY ? SH_ASMAP_HAS_COUNTRY : SH_ASMAP_HAS_ASN;
+	if (in->by == SH_INTEL_ASN) {
+		c->p->asn_index = malloc((in->n_nets ? in->n_nets : 1) * sizeof(uint64_t));
+		if (!c->p->asn_index)
+			return SH_ENOMEM;
+		for (size_t i = 0; i < in->n_nets; i++)
+			c->p->asn_index[i] = (uint64_t)in->nets[i].asn << 32 | i;
+		if (in->n_nets > 1)
+			qsort(c->p->asn_index, in->n_nets, sizeof(uint64_t), cmp_u64);
+	}
 	for (size_t d = 0; d < c->n_dates; d++) {
 		for (size_t i = 0; i < in->n_nets; i++)
 			c->p->np[i].pass_v4 = c->p->np[i].pass_v6 = 0;
 		struct space_ctx x = {.in = in, .last_net = SIZE_MAX};
-		int rc = sh_netdb_foreach_space(c->db, field, c->dates[d], on_space, &x);
+		/* the space of a family without indicators weighs nothing: skip its sweep */
+		bool v4 = in->all.attributed > in->all.attributed_v6, v6 = in->all.attributed_v6 > 0;
+		int rc = v4 || v6 ? sh_netdb_foreach_space(c->db, field, v4 && v6 ? 0 : v4 ? SH_AF_V4 : SH_AF_V6,
+							   c->dates[d], on_space, &x)
+				  : 0;
 		if (rc != 0)
 			return rc;
 		if (x.total_v4 > in->all.space_v4)
@@ -708,6 +759,32 @@ static int cmp_ip(const void *a, const void *b)
 	return sh_ip_cmp(a, b);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The most frequent non-empty string of v[0..n) (sorted in place), the smallest on a tie, so
+ * that the label does not depend on the order indicators were stored in; "" when none. */
+static const char *mode(const char **v, size_t n)
+{
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_str);
+	const char *best = "";
+	size_t best_n = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && strcmp(v[j], v[i]) == 0)
+			j++;
+		if (*v[i] && j - i > best_n) {
+			best = v[i];
+			best_n = j - i;
+		}
+		i = j;
+	}
+	return best;
+}
+
 /* Least-squares slope of y over 0..n-1, relative to the mean of y. */
 static double trend(const unsigned long *y, size_t n)
 {
@@ -728,7 +805,7 @@ static double trend(const unsigned long *y, size_t n)
 }
 
 static int net_figures(struct sh_intel *in, size_t i, struct sh_surv_obs *buf, struct sh_ip *addrs,
-		       unsigned long *prov_count)
+		       const char **labels, unsigned long *prov_count)
 {
 	struct sh_intel_priv *p = in->priv;
 	struct sh_intel_net *n = &in->nets[i];
@@ -774,17 +851,35 @@ static int net_figures(struct sh_intel *in, size_t i, struct sh_surv_obs *buf, s
 			n->monthly[mi]++;
 		addrs[k] = o->addr;
 	}
+	if (in->by == SH_INTEL_PREFIX || in->by == SH_INTEL_ASN) {
+		for (size_t k = 0; k < cnt; k++)
+			labels[k] = p->obs[idx[k]].org ? p->obs[idx[k]].org : "";
+		n->org = intern_name(p, mode(labels, cnt));
+	}
+	if (in->by != SH_INTEL_COUNTRY) {
+		for (size_t k = 0; k < cnt; k++)
+			labels[k] = p->obs[idx[k]].country ? p->obs[idx[k]].country : "";
+		n->country = intern_name(p, mode(labels, cnt));
+	}
+	if (!n->org || !n->country)
+		return SH_ENOMEM;
 	qsort(addrs, cnt, sizeof(*addrs), cmp_ip);
 	for (size_t k = 0; k < cnt; k++)
 		n->addresses += k == 0 || sh_ip_cmp(&addrs[k], &addrs[k - 1]) != 0;
 	n->one_day_share = share(n->one_day, n->one_day_known);
 	n->recurrence_share = cnt ? (double)n->recurrences / (double)cnt : 0;
 	n->trend = trend(n->monthly, in->all.n_months);
+	/* the provider with most indicators, the first by name on a tie */
 	size_t best = 0;
-	for (size_t k = 1; k <= p->n_providers; k++)
-		if (prov_count[k] > prov_count[best] || (best == 0 && prov_count[k]))
+	for (size_t k = 1; k <= p->n_providers; k++) {
+		if (!prov_count[k])
+			continue;
+		if (!best || prov_count[k] > prov_count[best] ||
+		    (prov_count[k] == prov_count[best] &&
+		     strcmp(p->providers[k - 1], p->providers[best - 1]) < 0))
 			best = k;
-	n->hosting = best && prov_count[best] ? p->providers[best - 1] : NULL;
+	}
+	n->hosting = best ? p->providers[best - 1] : NULL;
 
 	struct sh_net_figures f = {
 		.total = n->total,
@@ -845,9 +940,8 @@ static int sort_nets(struct sh_intel *in)
 		p->np[i] = tmp[i].np;
 	}
 	free(tmp);
-	/* rehash: the key index holds positions */
-	p->n_slots /= 2;
-	return slots_grow(in);
+	/* the key index holds positions */
+	return slots_rebuild(in, p->n_slots);
 }
 
 static int compute_all(struct ctx *c)
@@ -916,8 +1010,9 @@ static int compute_all(struct ctx *c)
 		n_attr += p->obs[i].net != NO_NET;
 	p->order = malloc((n_attr ? n_attr : 1) * sizeof(*p->order));
 	struct sh_ip *addrs = malloc((n_attr ? n_attr : 1) * sizeof(*addrs));
+	const char **labels = malloc((n_attr ? n_attr : 1) * sizeof(*labels));
 	unsigned long *prov = malloc((p->n_providers + 1) * sizeof(*prov));
-	if (rc == 0 && (!p->order || !addrs || !prov))
+	if (rc == 0 && (!p->order || !addrs || !labels || !prov))
 		rc = SH_ENOMEM;
 	if (rc == 0) {
 		size_t k = 0;
@@ -935,10 +1030,11 @@ static int compute_all(struct ctx *c)
 			i = j;
 		}
 		for (size_t i = 0; rc == 0 && i < in->n_nets; i++)
-			rc = net_figures(in, i, buf, addrs, prov);
+			rc = net_figures(in, i, buf, addrs, labels, prov);
 	}
 	free(buf);
 	free(addrs);
+	free(labels);
 	free(prov);
 	if (rc == 0)
 		rc = sort_nets(in);
@@ -982,6 +1078,7 @@ int sh_intel_compute(struct sh_store *s, enum sh_intel_by by, struct sh_intel **
 	sh_netdb_free(c.db);
 	free(c.src);
 	free(c.iv);
+	free(c.dates);
 	sh_arena_fini(&src_arena);
 	if (rc != 0) {
 		sh_intel_free(in);
@@ -1001,6 +1098,7 @@ void sh_intel_free(struct sh_intel *in)
 		free(in->priv->np);
 		free(in->priv->slots);
 		free(in->priv->providers);
+		free(in->priv->asn_index);
 		sh_arena_fini(&in->priv->arena);
 		free(in->priv);
 	}

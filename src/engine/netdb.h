@@ -1,5 +1,5 @@
 /* Attribution of addresses to networks with the tables in force on a date, plus hosting
- * ranges: the glue between the store's tables and compiled netmaps. */
+ * ranges: the glue between the store's tables and in-memory lookups. */
 #ifndef SH_NETDB_H
 #define SH_NETDB_H
 #include <stdbool.h>
@@ -33,10 +33,16 @@ SH_MUST_CHECK int sh_netdb_open(struct sh_store *s, struct sh_netdb **out);
  * date); when several tables share that date, the most recently imported match wins. */
 SH_MUST_CHECK int sh_netdb_attribute(struct sh_netdb *db, const struct sh_ip *ip, int64_t when,
 				     struct sh_attrib *out);
+/* The same for the fields asked for only (SH_ASMAP_HAS_ASN and/or SH_ASMAP_HAS_COUNTRY), so a
+ * caller that needs no country never loads a country table; the hosting range is always
+ * looked up. */
+SH_MUST_CHECK int sh_netdb_attribute_fields(struct sh_netdb *db, const struct sh_ip *ip,
+					    int64_t when, int fields, struct sh_attrib *out);
 /* Number of ASN and country tables known. */
 unsigned sh_netdb_tables(const struct sh_netdb *db);
 /* Address space as the tables map it, for density. One call of cb per row of the tables in
- * force at when for field (SH_ASMAP_HAS_ASN or SH_ASMAP_HAS_COUNTRY), for each address family;
+ * force at when for field (SH_ASMAP_HAS_ASN or SH_ASMAP_HAS_COUNTRY), for address family af
+ * (SH_AF_V4 or SH_AF_V6; 0 for both);
  * a row's units are the addresses whose longest match it is, so a prefix that more specific
  * rows carve up counts only what is left, and nothing is counted twice. When several tables
  * share the date and list the same prefix, the most recently imported wins. */
@@ -47,7 +53,7 @@ struct sh_netspace {
 	const char *country; /* "" when unknown; valid during the call */
 	double units;        /* IPv4 addresses or IPv6 /48s (see sh_netdb_prefix_units) */
 };
-SH_MUST_CHECK int sh_netdb_foreach_space(struct sh_netdb *db, int field, int64_t when,
+SH_MUST_CHECK int sh_netdb_foreach_space(struct sh_netdb *db, int field, int af, int64_t when,
 					 int (*cb)(const struct sh_netspace *sp, void *arg),
 					 void *arg);
 /* Size of p in density units: IPv4 addresses, or IPv6 /48s (a longer IPv6 prefix is the

@@ -188,17 +188,21 @@ static int rpz_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 			continue;
 		long long ttl = (long long)c->policy->cats[l->cat].ttl;
 		sh_export_evidence(c, l, NULL, 400, ev);
-		if (is_addr(l)) {
+		if (is_addr(l))
 			rpz_ip_owner(w, &l->prefix);
-			sh_wb_printf(w, " %lld CNAME . ; %s\n", ttl, ev);
-			continue;
-		}
-		sh_wb_str(w, l->value);
-		sh_wb_printf(w, " %lld CNAME . ; %s\n", ttl, ev);
-		if (!(l->flags & SH_LF_FROM_URL)) {
+		else
+			sh_wb_str(w, l->value);
+		sh_wb_char(w, ' ');
+		sh_wb_i64(w, ttl);
+		sh_wb_str(w, " CNAME . ; ");
+		sh_wb_str(w, ev);
+		sh_wb_char(w, '\n');
+		if (!is_addr(l) && !(l->flags & SH_LF_FROM_URL)) {
 			sh_wb_str(w, "*.");
 			sh_wb_str(w, l->value);
-			sh_wb_printf(w, " %lld CNAME .\n", ttl);
+			sh_wb_char(w, ' ');
+			sh_wb_i64(w, ttl);
+			sh_wb_str(w, " CNAME .\n");
 		}
 	}
 	if (c->allow) {
@@ -391,11 +395,17 @@ static void put_rrs(struct zone_gen *g, const struct zrec *owner, unsigned depth
 	long long ttl = (long long)c->policy->cats[l->cat].ttl;
 	sh_export_evidence(c, l, "\"\\", TXT_MAX, ev);
 	put_owner(g, owner, depth, wild);
-	sh_wb_printf(g->w, " %lld IN A ", ttl);
+	sh_wb_char(g->w, ' ');
+	sh_wb_i64(g->w, ttl);
+	sh_wb_str(g->w, " IN A ");
 	sh_wb_ipv4(g->w, sh_export_code(c, l));
 	sh_wb_char(g->w, '\n');
 	put_owner(g, owner, depth, wild);
-	sh_wb_printf(g->w, " %lld IN TXT \"%s\"\n", ttl, ev);
+	sh_wb_char(g->w, ' ');
+	sh_wb_i64(g->w, ttl);
+	sh_wb_str(g->w, " IN TXT \"");
+	sh_wb_str(g->w, ev);
+	sh_wb_str(g->w, "\"\n");
 }
 
 /* Length of the first d labels of a domain key. */

@@ -68,9 +68,12 @@ size_t sh_export_evidence(const struct sh_export_ctx *c, const struct sh_listing
 		max = 511;
 	if (n > max)
 		n = max;
+	bool drop[256] = {false};
+	for (const char *b = bad; b && *b; b++)
+		drop[(unsigned char)*b] = true;
 	for (size_t i = 0; i < n; i++) {
-		char ch = tmp[i];
-		buf[i] = (ch < 0x20 || ch > 0x7e || (bad && strchr(bad, ch))) ? '_' : ch;
+		unsigned char ch = (unsigned char)tmp[i];
+		buf[i] = (ch < 0x20 || ch > 0x7e || drop[ch]) ? '_' : (char)ch;
 	}
 	buf[n] = '\0';
 	return n;

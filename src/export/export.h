@@ -35,6 +35,8 @@ void sh_wb_json_str(struct sh_wbuf *w, const char *s);
 /* RFC 3339 UTC, and the same with milliseconds ("...T12:00:00.000Z"). */
 void sh_wb_time(struct sh_wbuf *w, int64_t t);
 void sh_wb_time_ms(struct sh_wbuf *w, int64_t ms);
+/* n bytes as lowercase hexadecimal. */
+void sh_wb_hex(struct sh_wbuf *w, const uint8_t *b, size_t n);
 /* 127.0.0.2 from a host-order address. */
 void sh_wb_ipv4(struct sh_wbuf *w, uint32_t host_order);
 

@@ -204,7 +204,10 @@ static void put_http_date(struct sh_wbuf *w, int64_t t)
 /* "SH" and eight hex digits of the key: an id in the place of DROP's SBL reference. */
 static void put_ref(struct sh_wbuf *w, const struct sh_listing *l)
 {
-	sh_wb_printf(w, "SH%08x", (unsigned)(sh_listing_key_hash(l) >> 32));
+	uint64_t h = sh_listing_key_hash(l);
+	uint8_t b[4] = {(uint8_t)(h >> 56), (uint8_t)(h >> 48), (uint8_t)(h >> 40), (uint8_t)(h >> 32)};
+	sh_wb_str(w, "SH");
+	sh_wb_hex(w, b, 4);
 }
 
 static void put_cidr(struct sh_wbuf *w, const struct sh_listing *l)
@@ -447,7 +450,9 @@ static int ipset_write(const struct sh_export_ctx *c, struct sh_export_target *t
 		for (size_t i = 0; i < n; i++) {
 			char b[SH_PREFIX_STRLEN];
 			unsigned full = fam[f].af == SH_AF_V4 ? 32 : 128;
-			sh_wb_printf(w, "add %s_new ", s);
+			sh_wb_str(w, "add ");
+			sh_wb_str(w, s);
+			sh_wb_str(w, "_new ");
 			sh_wb_put(w, b,
 				  seg[i].prefix.len == full ? sh_ip_format(&seg[i].prefix.ip, b)
 							    : sh_prefix_format(&seg[i].prefix, b));

@@ -86,14 +86,13 @@ static const char *stix_type(const struct sh_listing *l)
 static void put_description(struct sh_wbuf *w, const struct sh_export_ctx *c,
 			    const struct sh_listing *l)
 {
-	char d1[SH_TIME_STRLEN], d2[SH_TIME_STRLEN], buf[1024];
-	sh_time_format(l->first_seen, d1);
-	sh_time_format(l->last_seen, d2);
-	const struct sh_policy_category *cat = &c->policy->cats[l->cat];
-	snprintf(buf, sizeof(buf), "%s: %s%s%s%s%s via %s; first seen %.10s; last seen %.10s",
-		 cat->name, l->flags & SH_LF_FROM_URL ? "serves listed URLs, " : "",
-		 l->threat ? l->threat : cat->description, l->malware ? " (" : "",
-		 l->malware ? l->malware : "", l->malware ? ")" : "", l->sources, d1, d2);
+	/* the evidence with its times cut to the day (the times are its two 20-byte fields) */
+	char buf[1024];
+	struct sh_listing day = *l;
+	day.first_seen -= ((day.first_seen % 86400) + 86400) % 86400;
+	day.last_seen -= ((day.last_seen % 86400) + 86400) % 86400;
+	day.flags &= (uint16_t)~SH_LF_ONLINE;
+	sh_listing_evidence(c->set, &day, buf, sizeof(buf));
 	sh_wb_json_str(w, buf);
 }
 
@@ -108,10 +107,14 @@ struct stix_run {
 
 static void stix_obj_start(struct stix_run *r, const char *id_type, const char *uuid)
 {
-	sh_wb_str(r->w, r->first ? "\n" : ",\n");
+	sh_wb_str(r->w, r->first ? "\n{\"type\":\"" : ",\n{\"type\":\"");
 	r->first = false;
-	sh_wb_printf(r->w, "{\"type\":\"%s\",\"spec_version\":\"2.1\",\"id\":\"%s--%s\"", id_type,
-		     id_type, uuid);
+	sh_wb_str(r->w, id_type);
+	sh_wb_str(r->w, "\",\"spec_version\":\"2.1\",\"id\":\"");
+	sh_wb_str(r->w, id_type);
+	sh_wb_str(r->w, "--");
+	sh_wb_str(r->w, uuid);
+	sh_wb_char(r->w, '"');
 }
 
 static int stix_withdrawn(const struct sh_export_version *v, void *arg)
@@ -127,11 +130,9 @@ static int stix_withdrawn(const struct sh_export_version *v, void *arg)
 	sh_wb_time_ms(r->w, v->created_ms);
 	sh_wb_str(r->w, "\",\"modified\":\"");
 	sh_wb_time_ms(r->w, v->modified_ms);
-	sh_wb_str(r->w, "\",\"revoked\":true,\"name\":");
-	sh_wb_json_str(r->w, v->value);
-	sh_wb_str(r->w, ",\"indicator_types\":[\"malicious-activity\"],\"pattern\":");
+	sh_wb_str(r->w, "\",\"revoked\":true,\"indicator_types\":[\"malicious-activity\"],\"pattern\":");
 	put_pattern(r->w, stix_type(&l), v->value);
-	sh_wb_str(r->w, ",\"pattern_type\":\"stix\",\"pattern_version\":\"2.1\",\"valid_from\":\"");
+	sh_wb_str(r->w, ",\"pattern_type\":\"stix\",\"valid_from\":\"");
 	sh_wb_time(r->w, v->first_seen);
 	sh_wb_str(r->w, "\"}");
 	return 0;
@@ -156,7 +157,9 @@ static int stix_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 	sh_wb_printf(r.w, "{\"type\":\"bundle\",\"id\":\"bundle--%s\",\"objects\":[", uuid);
 	sh_uuid5(sh_uuid_ns_sheriff, pub, strlen(pub), uuid);
 	stix_obj_start(&r, "identity", uuid);
-	sh_wb_str(r.w, ",\"created\":\"2020-01-01T00:00:00.000Z\",\"modified\":\"2020-01-01T00:00:00.000Z\","
+	/* a fixed early version: stable, and never later than the indicators, since readers
+	 * (sheriff's own ingest among them) take the newest object time as the bundle's */
+	sh_wb_str(r.w, ",\"created\":\"1970-01-01T00:00:00.000Z\",\"modified\":\"1970-01-01T00:00:00.000Z\","
 		       "\"name\":");
 	sh_wb_json_str(r.w, pub);
 	sh_wb_str(r.w, ",\"identity_class\":\"system\"}");
@@ -167,15 +170,15 @@ static int stix_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 		/* everything but the id and the version times, hashed to see whether it changed */
 		struct sh_wbuf *b = &r.body;
 		b->len = 0;
-		sh_wb_printf(b, ",\"created_by_ref\":\"%s\"", r.identity);
+		sh_wb_str(b, ",\"created_by_ref\":\"");
+		sh_wb_str(b, r.identity);
+		sh_wb_char(b, '"');
 		size_t body_from = b->len;
-		sh_wb_str(b, ",\"name\":");
-		sh_wb_json_str(b, l->value);
 		sh_wb_str(b, ",\"description\":");
 		put_description(b, c, l);
 		sh_wb_str(b, ",\"indicator_types\":[\"malicious-activity\"],\"pattern\":");
 		put_pattern(b, stix_type(l), l->value);
-		sh_wb_str(b, ",\"pattern_type\":\"stix\",\"pattern_version\":\"2.1\",\"valid_from\":\"");
+		sh_wb_str(b, ",\"pattern_type\":\"stix\",\"valid_from\":\"");
 		sh_wb_time(b, l->first_seen);
 		int64_t until = next_midnight(l->expires);
 		if (until > l->first_seen) {
@@ -190,8 +193,6 @@ static int stix_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 		}
 		sh_wb_str(b, "],\"confidence\":");
 		sh_wb_u64(b, l->n_sources > 1 ? 85 : 70);
-		sh_wb_str(b, ",\"x_sheriff_sources\":");
-		sh_wb_json_str(b, l->sources);
 		sh_wb_char(b, '}');
 		if (b->err) {
 			rc = b->err;
@@ -403,8 +404,11 @@ static int misp_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 			if (modified / 1000 > e->timestamp)
 				e->timestamp = modified / 1000;
 			listing_uuid(l->type, l->value, uuid);
-			sh_wb_printf(&ev, "%s{\"uuid\":\"%s\",\"timestamp\":\"%lld\"", x == i ? "" : ",",
-				     uuid, (long long)(modified / 1000));
+			sh_wb_str(&ev, x == i ? "{\"uuid\":\"" : ",{\"uuid\":\"");
+			sh_wb_str(&ev, uuid);
+			sh_wb_str(&ev, "\",\"timestamp\":\"");
+			sh_wb_i64(&ev, modified / 1000);
+			sh_wb_char(&ev, '"');
 			sh_wb_put(&ev, body.buf, body.len);
 			if (ev.err || body.err) {
 				rc = SH_ENOMEM;
@@ -423,9 +427,15 @@ static int misp_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 				hash_lines = nh;
 				hash_cap = cap;
 			}
-			for (int b = 0; b < 16; b++)
-				hash_len += (size_t)sprintf(hash_lines + hash_len, "%02x", md[b]);
-			hash_len += (size_t)sprintf(hash_lines + hash_len, ",%s\n", e->uuid);
+			static const char hx[] = "0123456789abcdef";
+			for (int b = 0; b < 16; b++) {
+				hash_lines[hash_len++] = hx[md[b] >> 4];
+				hash_lines[hash_len++] = hx[md[b] & 15];
+			}
+			hash_lines[hash_len++] = ',';
+			memcpy(hash_lines + hash_len, e->uuid, 36);
+			hash_len += 36;
+			hash_lines[hash_len++] = '\n';
 		}
 		if (rc != 0)
 			break;

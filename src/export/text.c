@@ -85,13 +85,13 @@ const struct sh_export_format sh_export_csv = {
 };
 
 /* ---- JSON ----------------------------------------------------------------------------------- */
+/* A string member, left out when there is no value. */
 static void json_opt(struct sh_wbuf *w, const char *key, const char *v)
 {
+	if (!v)
+		return;
 	sh_wb_str(w, key);
-	if (v)
-		sh_wb_json_str(w, v);
-	else
-		sh_wb_str(w, "null");
+	sh_wb_json_str(w, v);
 }
 
 static void json_sources(struct sh_wbuf *w, const char *sources)
@@ -133,17 +133,15 @@ static int json_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 		sh_wb_str(w, type_name(l));
 		sh_wb_str(w, "\",\"category\":\"");
 		sh_wb_str(w, c->policy->cats[l->cat].name);
-		sh_wb_str(w, "\",\"code\":");
+		sh_wb_char(w, '"');
 		if (l->type != SH_IND_URL) {
-			sh_wb_char(w, '"');
+			sh_wb_str(w, ",\"code\":\"");
 			sh_wb_ipv4(w, sh_export_code(c, l));
 			sh_wb_char(w, '"');
-		} else {
-			sh_wb_str(w, "null");
 		}
 		sh_wb_str(w, l->flags & SH_LF_ONLINE ? ",\"online\":true" : ",\"online\":false");
-		sh_wb_str(w, ",\"from_urls\":");
-		sh_wb_str(w, l->flags & SH_LF_FROM_URL ? "true" : "false");
+		if (l->flags & SH_LF_FROM_URL)
+			sh_wb_str(w, ",\"from_urls\":true");
 		sh_wb_str(w, ",\"first_seen\":\"");
 		sh_wb_time(w, l->first_seen);
 		sh_wb_str(w, "\",\"last_seen\":\"");

@@ -200,8 +200,8 @@ void sh_wb_json_str(struct sh_wbuf *w, const char *s)
 		}
 		sh_wb_put(w, s + i - run, run);
 		run = 0;
-		if (c == '"' || c == '\\') {
-			char e[2] = {'\\', (char)c};
+		if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t') {
+			char e[2] = {'\\', c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : (char)c};
 			sh_wb_put(w, e, 2);
 		} else if (c < 0x20) {
 			char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
@@ -231,6 +231,15 @@ void sh_wb_time_ms(struct sh_wbuf *w, int64_t ms)
 	char f[5] = {'.', (char)('0' + frac / 100), (char)('0' + frac / 10 % 10),
 		     (char)('0' + frac % 10), 'Z'};
 	sh_wb_put(w, f, 5);
+}
+
+void sh_wb_hex(struct sh_wbuf *w, const uint8_t *b, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		char h[2] = {hex[b[i] >> 4], hex[b[i] & 15]};
+		sh_wb_put(w, h, 2);
+	}
 }
 
 void sh_wb_ipv4(struct sh_wbuf *w, uint32_t a)

@@ -36,11 +36,15 @@
 #define SUSPICIOUS_SCORE 40.0
 #define CLEAN_IDLE_H 720.0    /* clean: nothing online and nothing new for 30 days */
 #define HOSTING_SHARE 0.5     /* share of indicators in hosting ranges that tags hosting */
+#define EYEBALL_MAX_HOSTING 0.2 /* the eyeball rules need less than this share in them */
 #define EYEBALL_ADDRESSES 20  /* eyeball shape: at least this many addresses, */
 #define EYEBALL_SPACE 16384.0 /* on at least a /18, */
-#define EYEBALL_ONE_DAY 0.4   /* at least this share one-day wonders, */
+#define EYEBALL_ONE_DAY 0.4   /* at least this share one-day wonders or taken down as fast as
+			       * the overall median, */
 #define EYEBALL_PER_ADDR 1.5  /* and at most this many indicators per address */
-#define HOSTING_PER_ADDR 2.0  /* hosting shape: several indicators served per address */
+#define HOSTING_PER_ADDR 2.0  /* hosting shape: several indicators served per address, */
+#define HOSTING_DENSE 1.0     /* or at least one indicator per /24 of its IPv4 space */
+#define HOSTING_DENSE_MIN 5   /* over at least this many indicators */
 #define SPARSE_SPACE 1048576.0 /* eyeball by size: at least a /12 of IPv4 */
 #define SPARSE_RATIO 2.0       /* with a density ratio of at most 2 */
 
@@ -123,7 +127,7 @@ bool sh_score_org_hosting(const char *org)
 bool sh_score_org_eyeball(const char *org)
 {
 	static const char *const words[] = {
-		"telecom", "telekom", "telecomunica", "telecommunica", "broadband", "cable",
+		"telecom", "telekom", "telecomunica", "telecommunica", "telephon", "broadband", "cable",
 		"communications", "mobile", "wireless", "dsl", "fiber", "fibre", "internet service",
 		"telefonica", "telmex", "unicom", "chinanet", "china telecom", "kabel", "vodafone",
 		"comcast", "charter", "verizon", "at&t",
@@ -185,18 +189,22 @@ enum sh_net_kind sh_score_kind(const struct sh_net_figures *f, const struct sh_s
 		return SH_NET_HOSTING;
 	}
 	double per_addr = f->addresses ? (double)f->total / (double)f->addresses : 0;
-	if (f->addresses >= EYEBALL_ADDRESSES && f->space_v4 + f->space_v6 >= EYEBALL_SPACE &&
-	    f->one_day_share >= EYEBALL_ONE_DAY && per_addr <= EYEBALL_PER_ADDR) {
+	bool churn = f->one_day_share >= EYEBALL_ONE_DAY ||
+		     (f->takedown_median_h >= 0 && all->takedown_median_h >= 0 &&
+		      f->takedown_median_h <= all->takedown_median_h);
+	bool may_be_eyeball = hosting < EYEBALL_MAX_HOSTING;
+	if (may_be_eyeball && f->addresses >= EYEBALL_ADDRESSES &&
+	    f->space_v4 + f->space_v6 >= EYEBALL_SPACE && churn && per_addr <= EYEBALL_PER_ADDR) {
 		char sp[64];
 		space_text(f->space_v4 + f->space_v6, sp, sizeof(sp));
 		snprintf(why, len,
 			 "eyeball shape: %lu addresses across %s, %.0f%% one-day, %.1f indicators per "
 			 "address (infected devices)",
-			 f->addresses, sp, f->one_day_share * 100, per_addr);
+			 f->addresses, sp, f->one_day_share >= 0 ? f->one_day_share * 100 : 0, per_addr);
 		return SH_NET_EYEBALL;
 	}
 	double ratio = density_ratio(f, all);
-	if (f->space_v4 >= SPARSE_SPACE && ratio <= SPARSE_RATIO) {
+	if (may_be_eyeball && f->space_v4 >= SPARSE_SPACE && ratio <= SPARSE_RATIO) {
 		char sp[64];
 		space_text(f->space_v4, sp, sizeof(sp));
 		snprintf(why, len,
@@ -215,6 +223,14 @@ enum sh_net_kind sh_score_kind(const struct sh_net_figures *f, const struct sh_s
 	}
 	if (f->addresses && f->total >= 2 && per_addr >= HOSTING_PER_ADDR) {
 		snprintf(why, len, "hosting shape: %.1f indicators served per address", per_addr);
+		return SH_NET_HOSTING;
+	}
+	double dense = f->space_v4 > 0 ? (double)(f->total - f->total_v6) / f->space_v4 * 256 : 0;
+	if (f->total >= HOSTING_DENSE_MIN && dense >= HOSTING_DENSE) {
+		char sp[64];
+		space_text(f->space_v4, sp, sizeof(sp));
+		snprintf(why, len, "hosting shape: %lu indicators packed in %s (%.2g per /24)",
+			 f->total, sp, dense);
 		return SH_NET_HOSTING;
 	}
 	return SH_NET_UNKNOWN;
@@ -259,12 +275,14 @@ void sh_score_network(const struct sh_net_figures *f, const struct sh_score_over
 	double longevity = 15 * clamp(log2(ratio), 0, 3);
 
 	/* density */
-	double space = f->space_v4 + f->space_v6;
+	/* over the space of the families its indicators are in */
+	unsigned long x4 = f->total - f->total_v6;
+	double space = (x4 || !f->total ? f->space_v4 : 0) + (f->total_v6 ? f->space_v6 : 0);
 	out->density = out->density_v4 = SH_SURV_NONE;
 	if (space > 0)
 		out->density = (double)f->total / space * SH_SCORE_DENSITY_UNIT;
 	if (f->space_v4 > 0)
-		out->density_v4 = (double)(f->total - f->total_v6) / f->space_v4 * SH_SCORE_DENSITY_UNIT;
+		out->density_v4 = (double)x4 / f->space_v4 * SH_SCORE_DENSITY_UNIT;
 	double k;
 	expectation(f, all, &out->expected, &k);
 	out->density_ratio = density_ratio(f, all);

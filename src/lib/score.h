@@ -46,8 +46,9 @@ struct sh_score {
 	enum sh_net_kind kind;
 	double score;          /* 0 .. 100 */
 	enum sh_verdict verdict;
-	/* Indicators per SH_SCORE_DENSITY_UNIT units of space (IPv4 addresses plus IPv6 /48s),
-	 * and IPv4 indicators per /24 of IPv4 space; SH_SURV_NONE without space. */
+	/* Indicators per SH_SCORE_DENSITY_UNIT units of the space of the families they are in
+	 * (IPv4 addresses, IPv6 /48s), and IPv4 indicators per /24 of IPv4 space; SH_SURV_NONE
+	 * without space. */
 	double density, density_v4;
 	double expected;       /* indicators the space would hold at the overall rates */
 	double density_ratio;  /* (total + k) / (expected + k), k = what a /16 holds */

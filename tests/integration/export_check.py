@@ -122,6 +122,16 @@ def check_stix_versions(old, new, changed_value):
         len(set(a) & set(b)), len(moved), len(revoked)))
 
 
+def check_stix_revoked(path, value):
+    """The indicator for value is in the bundle as revoked."""
+    with open(path) as f:
+        b = json.load(f)
+    hits = [o for o in b['objects'] if o['type'] == 'indicator' and "'%s'" % value in o['pattern']]
+    if not hits or not all(o.get('revoked') for o in hits):
+        fail('%s is not published as revoked' % value)
+    print('%s revoked (modified %s)' % (value, hits[0]['modified']))
+
+
 def check_suricata(d):
     cats = {}
     with open(os.path.join(d, 'categories.txt')) as f:
@@ -259,6 +269,7 @@ def check_misp(d):
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     {'same': check_same, 'stix': check_stix, 'stix-versions': check_stix_versions,
+     'stix-revoked': check_stix_revoked,
      'suricata': check_suricata, 'zeek': check_zeek, 'misp': check_misp}[cmd](*args)
 
 

@@ -3,15 +3,15 @@
 `sheriff networks --json` and `sheriff lifetimes --json` (definitions: docs/method.md).
 
 usage:
-  intel_ref.py ref ASN_CSV_GZ HOSTING_DIR SNAPSHOT... > ref.json
+  intel_ref.py ref ASN_CSV_GZ COUNTRY_CSV_GZ HOSTING_DIR SNAPSHOT... > ref.json
   intel_ref.py check-lifetimes REF.json LIFETIMES.jsonl
-  intel_ref.py check-networks REF.json NETWORKS.jsonl
+  intel_ref.py check-networks REF.json NETWORKS.jsonl [asn|country]
 
 The reference reads the snapshots itself (one full-list source, '! Updated:' headers), builds
 the runs, the observations (midpoint of the closing interval, gaps over twice the median
 interval censored, entries of the first snapshot not followed), a plain Kaplan-Meier with
 Greenwood variance and log-log bands, and per-ASN figures from a range search over the
-ip-location-db CSV and the hosting providers' JSON ranges. Only the standard library."""
+ip-location-db CSVs (ASN and country) and the hosting providers' JSON ranges. Only the standard library."""
 import bisect
 import email.utils
 import gzip
@@ -207,57 +207,72 @@ def hosting_ranges(d):
     return merged
 
 
-def ref(argv):
-    csv, hdir, paths = argv[0], argv[1], argv[2:]
+def read_ranges(path, with_asn):
     rows = []
-    for line in gzip.open(csv, 'rt', encoding='utf-8'):
-        parts = line.rstrip('\n').split(',', 3)
-        rows.append((int(ipaddress.ip_address(parts[0])), int(ipaddress.ip_address(parts[1])),
-                     int(parts[2]), parts[3].strip('"')))
+    for line in gzip.open(path, 'rt', encoding='utf-8'):
+        parts = line.rstrip('\n').split(',', 3 if with_asn else 2)
+        lo, hi = int(ipaddress.ip_address(parts[0])), int(ipaddress.ip_address(parts[1]))
+        rows.append((lo, hi, int(parts[2]) if with_asn else parts[2]))
     rows.sort()
-    starts = [r[0] for r in rows]
-    space = {}
-    for lo, hi, asn, _ in rows:
+    return rows, [r[0] for r in rows]
+
+
+def find(table, ip):
+    rows, starts = table
+    i = bisect.bisect_right(starts, ip) - 1
+    return rows[i][2] if i >= 0 and ip <= rows[i][1] else None
+
+
+def group(members, space):
+    s = summary(members)
+    s.update(
+        total=len(members),
+        active=sum(1 for o in members if o['active']),
+        addresses=len({o['ip'] for o in members}),
+        in_hosting=sum(1 for o in members if o['hosting']),
+        space_v4=space,
+        density=len(members) / space * 256,
+    )
+    # recurrences: arrivals after an earlier member's observed takedown
+    rec, min_td = 0, float('inf')
+    for o in sorted(members, key=lambda o: o['first_seen']):
+        if o['first_seen'] > min_td:
+            rec += 1
+        if o['subject'] and o['td_at'] is not None:
+            min_td = min(min_td, o['td_at'])
+    s['recurrences'] = rec
+    return s
+
+
+def ref(argv):
+    asn_csv, cc_csv, hdir, paths = argv[0], argv[1], argv[2], argv[3:]
+    asns, ccs = read_ranges(asn_csv, True), read_ranges(cc_csv, False)
+    space = {'asn': {}, 'country': {}}
+    for lo, hi, asn in asns[0]:
         if asn:
-            space[asn] = space.get(asn, 0) + hi - lo + 1
-    total_space = sum(space.values())
+            space['asn'][f'AS{asn}'] = space['asn'].get(f'AS{asn}', 0) + hi - lo + 1
+    for lo, hi, cc in ccs[0]:
+        space['country'][cc] = space['country'].get(cc, 0) + hi - lo + 1
     hosting = hosting_ranges(hdir)
     hstart = [r[0] for r in hosting]
     obs = observations(read_snapshots(paths))
-    nets = {}
-    attributed = 0
+    nets = {'asn': {}, 'country': {}}
     for v, o in obs.items():
         ip = host_ip(v)
         if ip is None or not ip.is_global:
             continue
-        i = bisect.bisect_right(starts, int(ip)) - 1
-        if i < 0 or int(ip) > rows[i][1] or rows[i][2] == 0:
-            continue
-        attributed += 1
         o['ip'] = ip
         j = bisect.bisect_right(hstart, int(ip)) - 1
         o['hosting'] = j >= 0 and int(ip) <= hosting[j][1]
-        nets.setdefault(rows[i][2], []).append(o)
-    out = {'all': summary(list(obs.values())), 'rate_v4': attributed / total_space, 'asn': {}}
-    for asn, members in nets.items():
-        s = summary(members)
-        s.update(
-            total=len(members),
-            active=sum(1 for o in members if o['active']),
-            addresses=len({o['ip'] for o in members}),
-            in_hosting=sum(1 for o in members if o['hosting']),
-            space_v4=space[asn],
-            density=len(members) / space[asn] * 256,
-        )
-        # recurrences: arrivals after an earlier member's observed takedown
-        rec, min_td = 0, float('inf')
-        for o in sorted(members, key=lambda o: o['first_seen']):
-            if o['first_seen'] > min_td:
-                rec += 1
-            if o['subject'] and o['td_at'] is not None:
-                min_td = min(min_td, o['td_at'])
-        s['recurrences'] = rec
-        out['asn'][f'AS{asn}'] = s
+        asn = find(asns, int(ip))
+        if asn:
+            nets['asn'].setdefault(f'AS{asn}', []).append(o)
+        cc = find(ccs, int(ip))
+        if cc:
+            nets['country'].setdefault(cc, []).append(o)
+    out = {'all': summary(list(obs.values()))}
+    for by in ('asn', 'country'):
+        out[by] = {k: group(m, space[by][k]) for k, m in nets[by].items()}
     json.dump(out, sys.stdout)
 
 
@@ -318,12 +333,12 @@ def check_lifetimes(argv):
 
 
 def check_networks(argv):
-    want = json.load(open(argv[0]))
+    want = json.load(open(argv[0]))[argv[2] if len(argv) > 2 else 'asn']
     c = Checker()
     n = 0
     for line in open(argv[1]):
         o = json.loads(line)
-        w = want['asn'].get(o['key'])
+        w = want.get(o['key'])
         if w is None:
             c.eq(f"{o['key']} known to the reference", 0, 1)
             continue
@@ -342,6 +357,8 @@ def check_networks(argv):
         c.eq(f'{k} takedown ci lo', o['takedown_ci_h'][0], w['takedown']['median_ci_h'][0], 0.0006)
         c.eq(f'{k} takedown ci hi', o['takedown_ci_h'][1], w['takedown']['median_ci_h'][1], 0.0006)
     print(f'networks: {n} compared, {c.bad} differences')
+    if len(argv) > 3 and argv[3] == 'all':
+        c.eq('networks listed', n, len(want))
     return n > 0 and c.bad == 0
 
 

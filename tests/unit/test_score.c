@@ -102,7 +102,8 @@ static void test_kinds(void **state)
 	char why[200];
 	/* eyeball by size: a few indicators scattered over a /9 */
 	struct sh_net_figures f = {.total = 20, .addresses = 20, .space_v4 = 8388608,
-				   .one_day_share = 0.1, .org = "Example Cable"};
+				   .one_day_share = 0.1, .takedown_median_h = 200,
+				   .org = "Example Cable"};
 	assert_int_equal(sh_score_kind(&f, &all, why, sizeof(why)), SH_NET_EYEBALL);
 	assert_non_null(strstr(why, "eyeball by size: 20 indicators scattered over a /9"));
 	/* the same on a /20 is not sparse: the name decides */
@@ -117,9 +118,22 @@ static void test_kinds(void **state)
 	f.addresses = 5;
 	assert_int_equal(sh_score_kind(&f, &all, why, sizeof(why)), SH_NET_HOSTING);
 	assert_non_null(strstr(why, "4.0 indicators served per address"));
+	/* one per address but packed: 20 on a /20 */
 	f.addresses = 20;
+	assert_int_equal(sh_score_kind(&f, &all, why, sizeof(why)), SH_NET_HOSTING);
+	assert_non_null(strstr(why, "hosting shape: 20 indicators packed in a /20 (1.2 per /24)"));
+	/* the same on a /16, long-lived: nothing to go by */
+	f.space_v4 = 65536;
 	assert_int_equal(sh_score_kind(&f, &all, why, sizeof(why)), SH_NET_UNKNOWN);
 	assert_string_equal(why, "");
+	/* taken down as fast as overall, one per address, on a /16: devices */
+	f.takedown_median_h = 20;
+	assert_int_equal(sh_score_kind(&f, &all, why, sizeof(why)), SH_NET_EYEBALL);
+	assert_non_null(strstr(why, "eyeball shape: 20 addresses across a /16"));
+	/* a fifth in hosting ranges: not eyeball by size any more */
+	f.space_v4 = 8388608;
+	f.in_hosting = 4;
+	assert_int_equal(sh_score_kind(&f, &all, why, sizeof(why)), SH_NET_UNKNOWN);
 	/* hosting ranges win over everything */
 	f.in_hosting = 10;
 	f.space_v4 = 8388608;

@@ -1,0 +1,97 @@
+#!/bin/bash
+# Export speed: a store with one million listings (synthetic but shaped like real feeds:
+# addresses, prefixes, domains, URLs on hosts and on bare IPs, several sources and threats),
+# built with the real CLI, then every export format timed (best of RUNS, output to a file in the
+# work directory), beside `sort -u` over the same one million lines as a yardstick. Wall and
+# CPU (user + system) time are both reported: on a shared machine the CPU time is the steadier.
+#
+#   bench/export_bench.sh [SHERIFF_BINARY] [RUNS] [N]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+SHERIFF=$(readlink -f "${1:-$root/build/src/cli/sheriff}")
+RUNS=${2:-3}
+N=${3:-1000000}
+W=$(mktemp -d /tmp/sheriff-export-bench.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+
+# Three plain-list sources at one snapshot time each: 60% single IPv4, 5% prefixes, 25%
+# domains, 10% URLs (half on bare IPs). Addresses avoid special-purpose space.
+python3 - "$W" "$N" <<'PY'
+import random, sys
+w, n = sys.argv[1], int(sys.argv[2])
+rnd = random.Random(7)
+bad_first = {0, 10, 100, 127, 169, 172, 192, 198, 203} | set(range(224, 256))
+tlds = ['com', 'net', 'org', 'ru', 'xyz', 'top', 'info', 'cn', 'br', 'de']
+words = ['mail', 'cdn', 'files', 'update', 'secure', 'login', 'shop', 'web', 'api', 'app']
+def ip():
+    while True:
+        a = rnd.randrange(1, 224)
+        if a not in bad_first:
+            return '%d.%d.%d.%d' % (a, rnd.randrange(256), rnd.randrange(256), rnd.randrange(1, 255))
+def name():
+    label = ''.join(rnd.choice('abcdefghijklmnopqrstuvwxyz0123456789') for _ in range(rnd.randrange(6, 14)))
+    sub = rnd.choice(words) + '.' if rnd.random() < 0.3 else ''
+    return sub + label + '.' + rnd.choice(tlds)
+seen = set()
+lines = []
+while len(lines) < n:
+    r = rnd.random()
+    if r < 0.60:
+        v = ip()
+    elif r < 0.65:
+        p = rnd.choice([16, 20, 22, 23, 24, 24, 24])
+        a = [int(x) for x in ip().split('.')]
+        x = (a[0] << 24 | a[1] << 16 | a[2] << 8 | a[3]) & (0xffffffff << (32 - p))
+        v = '%d.%d.%d.%d/%d' % (x >> 24, x >> 16 & 255, x >> 8 & 255, x & 255, p)
+    elif r < 0.90:
+        v = name()
+    elif r < 0.95:
+        v = 'http://%s/%s/%s.exe' % (name(), rnd.choice(words), rnd.randrange(10**6))
+    else:
+        v = 'http://%s:%d/bins/mozi.%s' % (ip(), rnd.choice([80, 8080, 52869]), rnd.choice(['a', 'm', 'sh']))
+    if v not in seen:
+        seen.add(v)
+        lines.append(v)
+open('%s/all.txt' % w, 'w').write('\n'.join(lines) + '\n')
+for k, src in enumerate(['urlhaus-bench', 'feodo-bench', 'abuse-bench']):
+    with open('%s/%s.txt' % (w, src), 'w') as f:
+        f.write('! Updated: Fri, 07 Feb 2020 12:00:00 UTC\n')
+        f.write('\n'.join(lines[k::3]) + '\n')
+PY
+t0=$(date +%s.%N)
+"$SHERIFF" ingest --db "$W/s.db" "$W"/urlhaus-bench.txt "$W"/feodo-bench.txt "$W"/abuse-bench.txt 2> "$W/ingest.log"
+t1=$(date +%s.%N)
+echo "store: $N indicators ingested in $(echo "$t1 - $t0" | bc) s"
+AT=2020-02-07T13:00:00Z
+
+best() {  # best CMD...: best wall and CPU (user + system) seconds of RUNS runs, "wall cpu"
+	local bw=999 bc=999 line w c
+	for _ in $(seq "$RUNS"); do
+		/usr/bin/time -o "$W/time" -f '%e %U %S' "$@" > /dev/null 2>&1 || true
+		line=$(tail -1 "$W/time")
+		w=$(echo "$line" | awk '{ print $1 }')
+		c=$(echo "$line" | awk '{ print $2 + $3 }')
+		if [ "$(echo "$w < $bw" | bc)" -eq 1 ]; then bw=$w; fi
+		if [ "$(echo "$c < $bc" | bc)" -eq 1 ]; then bc=$c; fi
+	done
+	printf '%.2f %.2f' "$bw" "$bc"
+}
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+printf '%-22s %8s %8s %12s %10s\n' format "wall (s)" "cpu (s)" "entries" "MB"
+ys=$(best sort -u -o "$W/sorted" "$W/all.txt")
+printf '%-22s %8s %8s %12s %10s\n' "sort -u (yardstick)" $ys "$(wc -l < "$W/all.txt")" \
+	"$(echo "scale=1; $(stat -c %s "$W/all.txt") / 1048576" | bc)"
+for spec in csv json rbldnsd:ip4trie rbldnsd:dnset rpz zone:ip4 zone:domain drop drop-json nft \
+	ipset suricata zeek stix misp; do
+	fmt=${spec%%:*}
+	args=(--db "$W/s.db" --at $AT --format "$fmt" --force)
+	[ "$spec" != "$fmt" ] && args+=(--kind "${spec#*:}")
+	out=$W/out-${spec/:/-}
+	[ "$fmt" = suricata ] || [ "$fmt" = misp ] || out=$out.txt
+	t=$(best "$SHERIFF" export "${args[@]}" --out "$out")
+	entries=$("$SHERIFF" export "${args[@]}" --out "$out" --json 2> /dev/null |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["entries"])')
+	mb=$(du -sb "$out" | awk '{ printf "%.1f", $1 / 1048576 }')
+	printf '%-22s %8s %8s %12s %10s\n' "$spec" $t "$entries" "$mb"
+done

@@ -1,0 +1,360 @@
+/* Unit tests for the exports: digests and name-based UUIDs against published vectors, JSON
+ * string escaping, prefix aggregation without overlaps, the version history and its state
+ * file, and the listing set and guard on a real feed slice. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "engine/ingest.h"
+#include "engine/listing.h"
+#include "export/export.h"
+#include "export/history.h"
+#include "lib/timefmt.h"
+
+static void hex(const uint8_t *d, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+static void test_digests(void **state)
+{
+	(void)state;
+	uint8_t d[20];
+	char h[41];
+	/* FIPS 180 and RFC 1321 test vectors, including the 56-byte padding edge */
+	sh_sha1("abc", 3, d);
+	hex(d, 20, h);
+	assert_string_equal(h, "a9993e364706816aba3e25717850c26c9cd0d89d");
+	const char *m56 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	sh_sha1(m56, strlen(m56), d);
+	hex(d, 20, h);
+	assert_string_equal(h, "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
+	sh_sha1("", 0, d);
+	hex(d, 20, h);
+	assert_string_equal(h, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+	sh_md5("", 0, d);
+	hex(d, 16, h);
+	assert_string_equal(h, "d41d8cd98f00b204e9800998ecf8427e");
+	sh_md5("abc", 3, d);
+	hex(d, 16, h);
+	assert_string_equal(h, "900150983cd24fb0d6963f7d28e17f72");
+	const char *m80 = "12345678901234567890123456789012345678901234567890123456789012345678901234567890";
+	sh_md5(m80, strlen(m80), d);
+	hex(d, 16, h);
+	assert_string_equal(h, "57edf4a22be3c955ac49da2e2107b67a");
+	/* RFC 4122 version 5: uuid5(NAMESPACE_DNS, "python.org") as Python's uuid module has it */
+	static const uint8_t dns_ns[16] = {0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1,
+					   0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8};
+	char u[37];
+	sh_uuid5(dns_ns, "python.org", 10, u);
+	assert_string_equal(u, "886313e1-3b8a-5372-9b90-0c9aee199e5d");
+	/* and the sheriff namespace is uuid5(NAMESPACE_DNS, "sheriff.invalid") */
+	sh_uuid5(dns_ns, "sheriff.invalid", 15, u);
+	char ns[37];
+	static const char hexd[] = "0123456789abcdef";
+	size_t k = 0;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			ns[k++] = '-';
+		ns[k++] = hexd[sh_uuid_ns_sheriff[i] >> 4];
+		ns[k++] = hexd[sh_uuid_ns_sheriff[i] & 15];
+	}
+	ns[k] = '\0';
+	assert_string_equal(u, ns);
+}
+
+static void test_json_strings(void **state)
+{
+	(void)state;
+	struct sh_wbuf w;
+	assert_int_equal(sh_wbuf_init(&w, -1), 0);
+	sh_wb_json_str(&w, "a\"b\\c\n\x01 caf\xc3\xa9 \xff\xfe end");
+	sh_wb_char(&w, '\0');
+	assert_string_equal(w.buf, "\"a\\\"b\\\\c\\n\\u0001 caf\xc3\xa9 \\ufffd\\ufffd end\"");
+	w.len = 0;
+	sh_wb_time_ms(&w, INT64_C(1581077327123));
+	sh_wb_char(&w, ' ');
+	sh_wb_i64(&w, -42);
+	sh_wb_char(&w, ' ');
+	sh_wb_ipv4(&w, 0x7f000102u);
+	sh_wb_char(&w, '\0');
+	assert_string_equal(w.buf, "2020-02-07T12:08:47.123Z -42 127.0.1.2");
+	/* an in-memory buffer grows past its first size */
+	w.len = 0;
+	for (int i = 0; i < 300000; i++)
+		sh_wb_str(&w, "0123456789");
+	assert_int_equal(w.len, 3000000);
+	assert_int_equal(w.err, 0);
+	sh_wbuf_fini(&w);
+}
+
+static struct sh_listing mk(const char *v, int64_t expires)
+{
+	struct sh_listing l;
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(sh_prefix_parse(v, strlen(v), true, &l.prefix), 0);
+	l.type = strchr(v, '/') ? SH_IND_CIDR : SH_IND_IP;
+	l.value = v;
+	l.sources = "t";
+	l.expires = expires;
+	return l;
+}
+
+static bool wants_any(const struct sh_export_ctx *c, const struct sh_listing *l)
+{
+	return true;
+}
+
+static void test_aggregate(void **state)
+{
+	(void)state;
+	struct sh_listing v[] = {
+		mk("1.2.3.0/24", 100), mk("1.2.3.4", 200), mk("1.2.3.5", 200),
+		mk("1.2.4.0/24", 100), mk("9.0.0.0/8", 100), mk("9.9.9.9", 50),
+		mk("255.255.255.255", 100),
+	};
+	struct sh_listing_set set = {.v = v, .n = sizeof(v) / sizeof(v[0])};
+	struct sh_export_ctx c = {.set = &set};
+	struct sh_segment *seg;
+	size_t n;
+	assert_int_equal(sh_export_aggregate(&c, wants_any, SH_AF_V4, &seg, &n), 0);
+	static const char *const want[] = {
+		"1.2.3.0/30 100",  "1.2.3.4/31 200", "1.2.3.6/31 100", "1.2.3.8/29 100",
+		"1.2.3.16/28 100", "1.2.3.32/27 100", "1.2.3.64/26 100", "1.2.3.128/25 100",
+		"1.2.4.0/24 100",  "9.0.0.0/8 100",   "255.255.255.255/32 100",
+	};
+	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < n; i++) {
+		char b[SH_PREFIX_STRLEN], line[80];
+		sh_prefix_format(&seg[i].prefix, b);
+		snprintf(line, sizeof(line), "%s %lld", b, (long long)seg[i].expires);
+		assert_string_equal(line, want[i]);
+	}
+	/* 1.2.3.0/24 and 1.2.4.0/24 are adjacent with the same expiry but no common /23 */
+	assert_null(seg[9].only);               /* 9.0.0.0/8 holds 9.9.9.9, which expires earlier */
+	assert_null(seg[1].only);               /* two listings joined */
+	assert_ptr_equal(seg[10].only, &v[6]);  /* the last address: no overflow */
+	free(seg);
+}
+
+struct withdrawn_count {
+	int n;
+	int64_t mod;
+};
+
+static int count_withdrawn(const struct sh_export_version *x, void *arg)
+{
+	struct withdrawn_count *c = arg;
+	c->n++;
+	c->mod = x->modified_ms;
+	assert_true(x->revoked_ms > 0);
+	return 0;
+}
+
+static void test_history(void **state)
+{
+	(void)state;
+	struct sh_export_history *h;
+	assert_int_equal(sh_export_history_new(&h), 0);
+	struct sh_listing a = mk("1.2.3.4", 0), b = mk("5.6.7.8", 0);
+	a.first_seen = b.first_seen = 1000;
+	const struct sh_export_version *v;
+	assert_int_equal(sh_export_history_touch(h, &a, 11, 5000, &v), 0);
+	assert_int_equal(v->created_ms, 5000);
+	assert_int_equal(sh_export_history_touch(h, &b, 22, 5000, &v), 0);
+	char dir[] = "/tmp/sh-hist-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/x.state", dir);
+	assert_int_equal(sh_export_state_save(path, "stix", 2, 5, h), 0);
+	sh_export_history_free(h);
+
+	assert_int_equal(sh_export_history_new(&h), 0);
+	long long prev;
+	char why[256];
+	assert_int_equal(sh_export_state_load(path, "stix", &prev, h, why, sizeof(why)), 0);
+	assert_int_equal(prev, 2);
+	/* same content: versions kept; changed content: modified moves on */
+	assert_int_equal(sh_export_history_touch(h, &a, 11, 9000, &v), 0);
+	assert_int_equal(v->created_ms, 5000);
+	assert_int_equal(v->modified_ms, 5000);
+	assert_int_equal(sh_export_history_touch(h, &a, 12, 5000, &v), 0);
+	assert_int_equal(v->modified_ms, 5001); /* never back, even with an older clock */
+	/* b is not in this export: revoked now, kept for 100 s, then dropped */
+	struct withdrawn_count ctr = {0, 0};
+	assert_int_equal(sh_export_history_withdrawn(h, 9000, 100000, count_withdrawn, &ctr), 0);
+	assert_int_equal(ctr.n, 1);
+	assert_int_equal(ctr.mod, 9000);
+	assert_int_equal(sh_export_state_save(path, "stix", 1, 9, h), 0);
+	sh_export_history_free(h);
+
+	assert_int_equal(sh_export_history_new(&h), 0);
+	assert_int_equal(sh_export_state_load(path, "stix", &prev, h, why, sizeof(why)), 0);
+	ctr.n = 0;
+	assert_int_equal(sh_export_history_touch(h, &a, 12, 200000, &v), 0);
+	assert_int_equal(sh_export_history_withdrawn(h, 200000, 100000, count_withdrawn, &ctr), 0);
+	assert_int_equal(ctr.n, 0); /* past withdrawn_keep */
+	sh_export_history_free(h);
+
+	/* the wrong format, or damage, is an error that says so */
+	assert_int_equal(sh_export_state_load(path, "misp", &prev, NULL, why, sizeof(why)), SH_EFORMAT);
+	assert_non_null(strstr(why, "damaged at line 1"));
+	FILE *f = fopen(path, "a");
+	fputs("1\tx\n", f);
+	fclose(f);
+	assert_int_equal(sh_export_history_new(&h), 0);
+	assert_int_equal(sh_export_state_load(path, "stix", &prev, h, why, sizeof(why)), SH_EFORMAT);
+	sh_export_history_free(h);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* ---- the listing set and the guard on a real feed slice ------------------------------- */
+struct real {
+	char dir[64], db[128];
+	struct sh_store *s;
+	struct sh_policy *p;
+	struct sh_allowlist *a;
+	struct sh_listing_set set;
+};
+
+static int real_setup(void **state)
+{
+	struct real *r = calloc(1, sizeof(*r));
+	snprintf(r->dir, sizeof(r->dir), "/tmp/sh-export-test-XXXXXX");
+	assert_non_null(mkdtemp(r->dir));
+	snprintf(r->db, sizeof(r->db), "%s/s.db", r->dir);
+	assert_int_equal(sh_store_open(r->db, &r->s), 0);
+	char *inputs[] = {SH_TEST_DATA "/feeds/urlhaus-filter-online_2020-02-07_slice.txt",
+			  SH_TEST_DATA "/feeds/spamhaus_drop_legacy_sample.txt"};
+	struct sh_ingest_opts o = {.at = SH_TIME_NONE};
+	struct sh_ingest_summary sum;
+	assert_int_equal(sh_engine_ingest(r->s, &o, inputs, 1, &sum), 0);
+	sh_ingest_summary_fini(&sum);
+	int64_t t;
+	assert_int_equal(sh_time_parse("2020-02-07T12:00:00Z", 20, &t), 0);
+	o.at = t;
+	assert_int_equal(sh_engine_ingest(r->s, &o, inputs + 1, 1, &sum), 0);
+	sh_ingest_summary_fini(&sum);
+	assert_int_equal(sh_policy_new(&r->p), 0);
+	assert_int_equal(sh_allowlist_build(r->p, r->s, NULL, NULL, &r->a), 0);
+	assert_int_equal(sh_time_parse("2020-02-08T00:00:00Z", 20, &t), 0);
+	assert_int_equal(sh_listing_build(r->s, r->p, r->a, t, &r->set), 0);
+	*state = r;
+	return 0;
+}
+
+static int real_teardown(void **state)
+{
+	struct real *r = *state;
+	sh_listing_set_fini(&r->set);
+	sh_allowlist_free(r->a);
+	sh_policy_free(r->p);
+	sh_store_close(r->s);
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", r->dir);
+	assert_int_equal(system(cmd), 0);
+	free(r);
+	return 0;
+}
+
+static const struct sh_listing *find(const struct sh_listing_set *set, const char *value)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (strcmp(set->v[i].value, value) == 0)
+			return &set->v[i];
+	return NULL;
+}
+
+static void test_listing_set(void **state)
+{
+	struct real *r = *state;
+	const struct sh_listing_set *set = &r->set;
+	/* 150 entries from urlhaus-filter (hosts, IPs, URLs whose IP hosts are listed too) and 40
+	 * DROP prefixes; the three RFC 5782 test entries */
+	assert_true(set->stats.listed > 150);
+	const struct sh_listing *t = find(set, "127.0.0.2");
+	assert_non_null(t);
+	assert_true(t->flags & SH_LF_TEST);
+	assert_non_null(find(set, "test"));
+	assert_non_null(find(set, "::ffff:127.0.0.2"));
+	assert_null(find(set, "127.0.0.1"));
+	const struct sh_listing *ip = find(set, "1.207.29.147");
+	assert_non_null(ip);
+	assert_int_equal(ip->type, SH_IND_IP);
+	assert_string_equal(ip->sources, "urlhaus-filter-online_2020-02-07_slice");
+	assert_string_equal(r->p->cats[ip->cat].name, "malware");
+	assert_true(ip->flags & SH_LF_ONLINE);
+	const struct sh_listing *drop = find(set, "1.10.16.0/20");
+	assert_non_null(drop);
+	assert_string_equal(r->p->cats[drop->cat].name, "drop");
+	char ev[512];
+	sh_listing_evidence(set, ip, ev, sizeof(ev));
+	assert_string_equal(ev, "malware: malware distribution via urlhaus-filter-online_2020-02-07_slice; first "
+				"2020-02-07T12:08:47Z; last 2020-02-07T12:08:47Z; online");
+	/* sorted: IPv4 by address then shorter first, IPv6, domains, URLs; no duplicates */
+	for (size_t i = 1; i < set->n; i++) {
+		const struct sh_listing *a = &set->v[i - 1], *b = &set->v[i];
+		if (a->type == b->type && strcmp(a->value, b->value) == 0)
+			fail_msg("duplicate %s", a->value);
+	}
+	/* URLs are listed as URLs; their host names stay out of the domain lists (the slice
+	 * has no URL on a bare IP, whose address would be listed) */
+	size_t urls = 0;
+	for (size_t i = 0; i < set->n; i++) {
+		urls += set->v[i].type == SH_IND_URL;
+		assert_false(set->v[i].flags & SH_LF_FROM_URL);
+	}
+	assert_true(urls > 50);
+}
+
+static void test_guard_and_atomic_write(void **state)
+{
+	struct real *r = *state;
+	char out[160];
+	snprintf(out, sizeof(out), "%s/drop.txt", r->dir);
+	struct sh_export_ctx c = {.set = &r->set, .policy = r->p, .allow = r->a, .at = r->set.at,
+				  .tool = "test"};
+	struct sh_export_opts o = {.out = out};
+	struct sh_export_result res;
+	assert_int_equal(sh_export_run(&sh_export_drop, &c, &o, &res), 0);
+	assert_true(res.entries > 40);
+	assert_int_equal(res.previous, -1);
+	FILE *f = fopen(out, "r");
+	assert_non_null(f);
+	char line[600];
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_int_equal(strncmp(line, "; Spamhaus-style DROP list", 26), 0);
+	fclose(f);
+	/* an over-broad entry: refused, the file stays */
+	struct sh_listing *l = (struct sh_listing *)find(&r->set, "1.10.16.0/20");
+	l->problem = "test problem";
+	assert_int_equal(sh_export_run(&sh_export_drop, &c, &o, &res), SH_ECONFLICT);
+	assert_true(res.refused);
+	assert_non_null(strstr(res.why, "test problem"));
+	o.force = true;
+	assert_int_equal(sh_export_run(&sh_export_drop, &c, &o, &res), 0);
+	assert_true(res.previous > 40);
+	l->problem = NULL;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_digests),
+		cmocka_unit_test(test_json_strings),
+		cmocka_unit_test(test_aggregate),
+		cmocka_unit_test(test_history),
+		cmocka_unit_test_setup_teardown(test_listing_set, real_setup, real_teardown),
+		cmocka_unit_test_setup_teardown(test_guard_and_atomic_write, real_setup, real_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
