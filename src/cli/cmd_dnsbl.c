@@ -368,6 +368,15 @@ int cmd_dnsbl(int argc, char **argv)
 	if (ret == CLI_OK) {
 		struct sh_dns_server_conf sc = {listen, nlisten, threads, tcp_max, tcp_idle * 1000, &acl, rrl, slip};
 		int rc = sh_dns_server_new(&sc, &srv);
+		if (!rc && pidfile) { /* written before privileges are dropped, as rbldnsd does */
+			FILE *pf = fopen(pidfile, "w");
+			if (pf) {
+				fprintf(pf, "%ld\n", (long)getpid());
+				fclose(pf);
+			} else {
+				cli_err("dnsbl: cannot write %s: %s", pidfile, strerror(errno));
+			}
+		}
 		if (rc) {
 			cli_err("dnsbl: cannot listen: %s", strerror(errno));
 			ret = CLI_FAIL;
@@ -382,13 +391,6 @@ int cmd_dnsbl(int argc, char **argv)
 		}
 	}
 	if (ret == CLI_OK) {
-		if (pidfile) {
-			FILE *pf = fopen(pidfile, "w");
-			if (pf) {
-				fprintf(pf, "%ld\n", (long)getpid());
-				fclose(pf);
-			}
-		}
 		if (!quiet)
 			fprintf(stderr, "sheriff dnsbl: serving %zu zone(s) on %zu address(es), %u UDP thread(s)\n",
 				sh_dns_server_gen(srv)->nzones, nlisten, threads);

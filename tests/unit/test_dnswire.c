@@ -45,7 +45,7 @@ static void test_edns(void **state)
 	assert_int_equal(q.edns_udp, 1232);
 	assert_int_equal(q.edns_version, 1);
 	assert_true(q.edns_do);
-	p[sizeof(q1) + 12] = 9; /* an option longer than the record */
+	p[sizeof(q1) + 14] = 9; /* an option longer than the record */
 	assert_int_equal(sh_dns_parse_query(p, sizeof(q1) + sizeof(opt), &q), SH_EINVAL);
 	assert_int_equal(q.rcode, SH_DNS_R_FORMERR);
 }
