@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages sheriff needs to build, test and benchmark, when missing.
 set -eu
 PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
-libsqlite3-dev sqlite3 libmaxminddb-dev mmdb-bin libpsl-dev publicsuffix libidn2-dev libjansson-dev zlib1g-dev libcurl4-openssl-dev
+libsqlite3-dev sqlite3 libmaxminddb-dev mmdb-bin libpsl-dev publicsuffix libidn2-dev libjansson-dev zlib1g-dev libcurl4-openssl-dev libssl-dev
 libcmocka-dev xz-utils python3 curl ca-certificates bc
 rbldnsd dnsperf knot knot-dnsutils bind9-dnsutils unbound nsd nftables ipset chromium fonts-dejavu-core"
 missing=""
