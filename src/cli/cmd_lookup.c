@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "engine/intel.h"
 #include "engine/netdb.h"
 
 #define MAX_RELATED 64
@@ -17,7 +18,8 @@ static void help(FILE *f)
 		"For each IP, CIDR, domain or URL: whether it is listed now and why (itself, a listed\n"
 		"CIDR that contains it, a listed parent domain, its URL's host, listed URLs on it),\n"
 		"first and last seen, whether it is online now, per-source runs, and its network\n"
-		"(prefix, ASN, AS org, country, hosting provider) as of its first sighting.\n"
+		"(prefix, ASN, AS org, country, hosting provider) as of its first sighting, and that\n"
+		"ASN's verdict (docs/method.md; computed over the whole store once per run).\n"
 		"'listed' is true when the indicator or something covering it is on a feed now (an open\n"
 		"online run); 'online' is that for the indicator itself (null when never seen itself).\n"
 		"Exit 2 when an argument is not an indicator.\n");
@@ -186,8 +188,35 @@ static json_t *sightings_json(const struct sh_ind_record *rec)
 	return arr;
 }
 
+/* Network verdicts per ASN, computed over the whole store on first need, once per run. */
+struct verdicts {
+	struct sh_intel *in;
+	int rc; /* non-zero: could not be computed, do not retry */
+};
+
+static const struct sh_intel_net *verdict_of(struct sh_store *s, struct verdicts *v, uint32_t asn)
+{
+	if (!v->in && !v->rc && (v->rc = sh_intel_compute(s, SH_INTEL_ASN, &v->in)) != 0)
+		cli_err("network verdicts unavailable: %s", sh_strerror(v->rc));
+	if (!v->in)
+		return NULL;
+	char key[16];
+	snprintf(key, sizeof(key), "AS%u", asn);
+	return sh_intel_find(v->in, key);
+}
+
+static json_t *verdict_json(const struct sh_intel_net *n)
+{
+	json_t *reasons = json_array();
+	for (size_t i = 0; i < n->score.n_reasons; i++)
+		json_array_append_new(reasons, json_string(n->score.reasons[i]));
+	return json_pack("{s:s, s:s, s:f, s:o}", "network", n->key, "verdict",
+			 sh_verdict_name(n->score.verdict), "score", n->score.score, "reasons", reasons);
+}
+
 /* Looks one argument up and prints it; CLI_OK, CLI_PARTIAL (not an indicator) or CLI_FAIL. */
-static int lookup_one(struct sh_store *s, struct sh_netdb *db, const char *arg, bool json)
+static int lookup_one(struct sh_store *s, struct sh_netdb *db, struct verdicts *vs, const char *arg,
+		      bool json)
 {
 	struct sh_indicator *ind = malloc(sizeof(*ind));
 	if (!ind)
@@ -246,6 +275,8 @@ static int lookup_one(struct sh_store *s, struct sh_netdb *db, const char *arg, 
 		}
 	}
 
+	const struct sh_intel_net *verdict =
+		have_at && at.mapped && at.asn ? verdict_of(s, vs, at.asn) : NULL;
 	char reason[2048];
 	char pfx[SH_PREFIX_STRLEN] = "";
 	if (have_at && at.mapped)
@@ -291,7 +322,7 @@ static int lookup_one(struct sh_store *s, struct sh_netdb *db, const char *arg, 
 		json_object_set_new(o, "special", at.special ? json_string(at.special) : json_null());
 		json_object_set_new(o, "urls_on_host", json_integer((json_int_t)l.urls_total));
 		json_object_set_new(o, "network_as_of", cli_json_time(at.asn_table_as_of));
-		json_object_set_new(o, "network_verdict", json_null());
+		json_object_set_new(o, "network_verdict", verdict ? verdict_json(verdict) : json_null());
 		cli_json_line(o);
 	} else {
 		char a1[SH_TIME_STRLEN], a2[SH_TIME_STRLEN];
@@ -319,6 +350,9 @@ static int lookup_one(struct sh_store *s, struct sh_netdb *db, const char *arg, 
 		else if (ip)
 			printf("  network:  not in any imported table%s%s\n", at.hosting ? "; hosting: " : "",
 			       at.hosting ? at.hosting : "");
+		if (verdict)
+			printf("  verdict:  AS%u %s (score %.1f): %s\n", at.asn, sh_verdict_name(verdict->score.verdict),
+			       verdict->score.score, verdict->score.n_reasons ? verdict->score.reasons[0] : "");
 	}
 	sh_arena_fini(&a);
 	free(ind);
@@ -352,9 +386,10 @@ int cmd_lookup(int argc, char **argv)
 	if (rc != 0)
 		cli_err("network tables unavailable: %s", sh_strerror(rc));
 	int ret = CLI_OK;
+	struct verdicts vs = {0};
 	for (int i = optind; i < argc && ret != CLI_FAIL; i++) {
 		if (strcmp(argv[i], "-") != 0) {
-			int r = lookup_one(s, db, argv[i], c.json);
+			int r = lookup_one(s, db, &vs, argv[i], c.json);
 			ret = r > ret ? r : ret;
 			continue;
 		}
@@ -366,11 +401,12 @@ int cmd_lookup(int argc, char **argv)
 				line[--n] = '\0';
 			if (n == 0 || line[0] == '#')
 				continue;
-			int r = lookup_one(s, db, line, c.json);
+			int r = lookup_one(s, db, &vs, line, c.json);
 			ret = r > ret ? r : ret;
 		}
 		free(line);
 	}
+	sh_intel_free(vs.in);
 	sh_netdb_free(db);
 	sh_store_close(s);
 	return ret;
