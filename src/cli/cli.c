@@ -1,6 +1,8 @@
 /* Shared pieces of the sheriff subcommands. */
 #include "cli/cli.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +85,20 @@ bool cli_parse_time(const char *opt, const char *s, int64_t *out)
 		cli_err("%s: cannot read time '%s' (use RFC 3339, e.g. 2020-02-07T12:08:47Z)", opt, s);
 		return false;
 	}
+	return true;
+}
+
+bool cli_parse_count(const char *opt, const char *s, unsigned long min, unsigned long max,
+		     unsigned long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = isdigit((unsigned char)*s) ? strtoul(s, &end, 10) : 0;
+	if (!isdigit((unsigned char)*s) || *end || errno || v < min || v > max) {
+		cli_err("%s: give a number from %lu to %lu", opt, min, max);
+		return false;
+	}
+	*out = v;
 	return true;
 }
 

@@ -38,6 +38,9 @@ json_t *cli_json_time(int64_t t);
 const char *cli_time(int64_t t, char buf[SH_TIME_STRLEN]);
 /* Parses a time argument (any sh_time_parse form); prints an error when bad. */
 bool cli_parse_time(const char *opt, const char *s, int64_t *out);
+/* Parses a decimal count for option opt within [min, max]; prints an error when bad. */
+bool cli_parse_count(const char *opt, const char *s, unsigned long min, unsigned long max,
+		     unsigned long *out);
 /* True when stderr is a terminal (progress lines are shown then). */
 bool cli_progress_wanted(void);
 

@@ -240,6 +240,7 @@ int cmd_dnsbl(int argc, char **argv)
 	struct sh_dns_acl acl = {0};
 	struct sh_dns_listen notify[16];
 	size_t nnotify = 0, keep = 16;
+	unsigned long num;
 	uint32_t check = 60;
 	const char *user = NULL, *pidfile = NULL, *workdir = NULL;
 	quiet = false;
@@ -255,12 +256,9 @@ int cmd_dnsbl(int argc, char **argv)
 			nlisten++;
 			break;
 		case 't': {
-			char *e;
-			unsigned long v = strtoul(optarg, &e, 10);
-			if (*e || v == 0 || v > 256) {
-				cli_err("dnsbl: -t takes a thread count (1-256); rbldnsd's TTLs are --ttl");
+			unsigned long v;
+			if (!cli_parse_count("-t (threads; rbldnsd's TTLs are --ttl)", optarg, 1, 256, &v))
 				return CLI_USAGE;
-			}
 			threads = (unsigned)v;
 			break;
 		}
@@ -281,8 +279,16 @@ int cmd_dnsbl(int argc, char **argv)
 		case 'u': user = optarg; break;
 		case 'p': pidfile = optarg; break;
 		case 'q': quiet = true; break;
-		case OPT_TCP_MAX: tcp_max = (unsigned)strtoul(optarg, NULL, 10); break;
-		case OPT_TCP_IDLE: tcp_idle = (unsigned)strtoul(optarg, NULL, 10); break;
+		case OPT_TCP_MAX:
+			if (!cli_parse_count("--tcp-max", optarg, 1, 65535, &num))
+				return CLI_USAGE;
+			tcp_max = (unsigned)num;
+			break;
+		case OPT_TCP_IDLE:
+			if (!cli_parse_count("--tcp-idle", optarg, 1, 3600, &num))
+				return CLI_USAGE;
+			tcp_idle = (unsigned)num;
+			break;
 		case OPT_ALLOW_XFR:
 			if (sh_dns_acl_add(&acl, optarg) != 0) {
 				cli_err("dnsbl: bad --allow-transfer prefix '%s'", optarg);
@@ -298,9 +304,21 @@ int cmd_dnsbl(int argc, char **argv)
 			}
 			nnotify++;
 			break;
-		case OPT_HIST: keep = strtoul(optarg, NULL, 10); break;
-		case OPT_RRL: rrl = (unsigned)strtoul(optarg, NULL, 10); break;
-		case OPT_SLIP: slip = (unsigned)strtoul(optarg, NULL, 10); break;
+		case OPT_HIST:
+			if (!cli_parse_count("--ixfr-history", optarg, 0, 100000, &num))
+				return CLI_USAGE;
+			keep = num;
+			break;
+		case OPT_RRL:
+			if (!cli_parse_count("--rrl", optarg, 0, 1000000, &num))
+				return CLI_USAGE;
+			rrl = (unsigned)num;
+			break;
+		case OPT_SLIP:
+			if (!cli_parse_count("--slip", optarg, 0, 10, &num))
+				return CLI_USAGE;
+			slip = (unsigned)num;
+			break;
 		case 'n': case 'f': case 'a': case 'A': case '4': case '6': case 'C': case 'v':
 			break;
 		case 'h':

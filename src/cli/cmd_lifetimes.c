@@ -2,6 +2,7 @@
  * medians, their 95% confidence intervals and the one-day-wonder share, over all indicators
  * and per network (docs/method.md). */
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,7 +201,7 @@ int cmd_lifetimes(int argc, char **argv)
 	struct cli_common c = {0};
 	enum sh_intel_by by = SH_INTEL_ALL;
 	bool hosting_only = false, all_points = false, timing = false;
-	long limit = 20;
+	unsigned long limit = 20;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (cli_common_opt(&c, opt, optarg))
@@ -215,15 +216,10 @@ int cmd_lifetimes(int argc, char **argv)
 		case 'H':
 			hosting_only = true;
 			break;
-		case 'l': {
-			char *end;
-			limit = strtol(optarg, &end, 10);
-			if (!*optarg || *end || limit < 0) {
-				cli_err("--limit: give a number >= 0");
+		case 'l':
+			if (!cli_parse_count("--limit", optarg, 0, ULONG_MAX, &limit))
 				return CLI_USAGE;
-			}
 			break;
-		}
 		case 'p':
 			if (strcmp(optarg, "all") == 0)
 				all_points = true;

@@ -2,6 +2,7 @@
  * the figures behind it: indicators, density, lifetimes, takedown, one-day share, recurrence,
  * trend, hosting-or-eyeball tag, verdict and reasons (docs/method.md). */
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,7 +220,7 @@ int cmd_networks(int argc, char **argv)
 	struct cli_common c = {0};
 	enum sh_intel_by by = SH_INTEL_ASN;
 	bool hosting_only = false, timing = false, csv = false;
-	long limit = 20;
+	unsigned long limit = 20;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (cli_common_opt(&c, opt, optarg))
@@ -234,15 +235,10 @@ int cmd_networks(int argc, char **argv)
 		case 'H':
 			hosting_only = true;
 			break;
-		case 'l': {
-			char *end;
-			limit = strtol(optarg, &end, 10);
-			if (!*optarg || *end || limit < 0) {
-				cli_err("--limit: give a number >= 0");
+		case 'l':
+			if (!cli_parse_count("--limit", optarg, 0, ULONG_MAX, &limit))
 				return CLI_USAGE;
-			}
 			break;
-		}
 		case 'T':
 			timing = true;
 			break;

@@ -56,12 +56,9 @@ int cmd_report(int argc, char **argv)
 			}
 			break;
 		case 't': {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-			if (!*optarg || *end || n < 1 || n > 1000) {
-				cli_err("--top: give a number from 1 to 1000");
+			unsigned long n;
+			if (!cli_parse_count("--top", optarg, 1, 1000, &n))
 				return CLI_USAGE;
-			}
 			ro.top = (size_t)n;
 			break;
 		}
