@@ -403,23 +403,12 @@ static int threatfox_json_walk(struct sh_feed_run *r, const char *buf, size_t le
 
 static int threatfox_json_parse(const char *buf, size_t len, const struct sh_feed_sink *sink)
 {
-	if (sh_json_blank(buf, len))
-		return 0;
-	struct sh_feed_run r;
-	sh_run_init(&r, sink);
-	int rc = threatfox_json_walk(&r, buf, len, false);
-	if (rc == 0)
-		rc = threatfox_json_walk(&r, buf, len, true);
-	sh_run_fini(&r);
-	return rc;
+	return sh_json_parse_twice(buf, len, sink, threatfox_json_walk);
 }
 
 static int threatfox_json_detect(const char *head, size_t n)
 {
-	size_t i = 0;
-	while (i < n && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' || head[i] == '\n'))
-		i++;
-	if (i == n || head[i] != '{')
+	if (!sh_json_opens_with(head, n, '{'))
 		return 0;
 	if (sh_span_find(head, n, "\"ioc_value\"") && sh_span_find(head, n, "\"ioc_type\""))
 		return 95;

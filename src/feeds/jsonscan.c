@@ -242,3 +242,25 @@ bool sh_json_text(struct sh_feed_run *r, json_t *obj, const char *key, const cha
 	*n = (size_t)k;
 	return true;
 }
+
+int sh_json_parse_twice(const char *buf, size_t len, const struct sh_feed_sink *sink,
+			int (*walk)(struct sh_feed_run *r, const char *buf, size_t len, bool emit))
+{
+	if (sh_json_blank(buf, len))
+		return 0;
+	struct sh_feed_run r;
+	sh_run_init(&r, sink);
+	int rc = walk(&r, buf, len, false);
+	if (rc == 0)
+		rc = walk(&r, buf, len, true);
+	sh_run_fini(&r);
+	return rc;
+}
+
+bool sh_json_opens_with(const char *head, size_t n, char c)
+{
+	size_t i = 0;
+	while (i < n && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' || head[i] == '\n'))
+		i++;
+	return i < n && head[i] == c;
+}

@@ -43,6 +43,16 @@ SH_MUST_CHECK int sh_jiter_trailing(struct sh_jiter *it, const char **why);
  * the JSON formats accept as an empty snapshot. */
 bool sh_json_blank(const char *s, size_t n);
 
+/* Parses a JSON feed by calling walk twice: the structure first (emit false), so that a
+ * truncated file is refused before any item of it is reported (a partial full list would look
+ * like mass delisting), then with emit true to deliver the items. A blank file is an empty
+ * snapshot. */
+int sh_json_parse_twice(const char *buf, size_t len, const struct sh_feed_sink *sink,
+			int (*walk)(struct sh_feed_run *r, const char *buf, size_t len, bool emit));
+
+/* True when the first byte after blanks in head[0..n) is c: the cheap part of detect(). */
+bool sh_json_opens_with(const char *head, size_t n, char c);
+
 /* Loads one record with jansson; on a syntax error reports the record's line plus the error's
  * offset inside it as bad and returns NULL. */
 json_t *sh_json_load_record(struct sh_feed_run *r, const struct sh_jspan *val);

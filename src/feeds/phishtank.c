@@ -159,27 +159,14 @@ static int phishtank_json_walk(struct sh_feed_run *r, const char *buf, size_t le
 	return 0;
 }
 
-/* Two walks: the structure first, so a truncated file is refused before any item of this
- * full list is reported (a partial list would look like mass delisting). */
 static int phishtank_json_parse(const char *buf, size_t len, const struct sh_feed_sink *sink)
 {
-	if (sh_json_blank(buf, len))
-		return 0;
-	struct sh_feed_run r;
-	sh_run_init(&r, sink);
-	int rc = phishtank_json_walk(&r, buf, len, false);
-	if (rc == 0)
-		rc = phishtank_json_walk(&r, buf, len, true);
-	sh_run_fini(&r);
-	return rc;
+	return sh_json_parse_twice(buf, len, sink, phishtank_json_walk);
 }
 
 static int phishtank_json_detect(const char *head, size_t n)
 {
-	size_t i = 0;
-	while (i < n && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' || head[i] == '\n'))
-		i++;
-	if (i == n || head[i] != '[')
+	if (!sh_json_opens_with(head, n, '['))
 		return 0;
 	if (sh_span_find(head, n, "\"phish_detail_url\"") || sh_span_find(head, n, "\"phish_id\""))
 		return 100;

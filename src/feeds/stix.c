@@ -530,10 +530,7 @@ static int stix_parse(const char *buf, size_t len, const struct sh_feed_sink *si
 
 static int stix_detect(const char *head, size_t n)
 {
-	size_t i = 0;
-	while (i < n && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' || head[i] == '\n'))
-		i++;
-	if (i == n || head[i] != '{')
+	if (!sh_json_opens_with(head, n, '{'))
 		return 0;
 	if (sh_span_find(head, n, "\"bundle\"") &&
 	    (sh_span_find(head, n, "\"objects\"") || sh_span_find(head, n, "\"spec_version\"")))
