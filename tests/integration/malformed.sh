@@ -45,4 +45,18 @@ printf '\x00\x01\x02garbage' > "$T/garbage.bin"
 expect_rc 3 "undetectable format without --format" "$SHERIFF" ingest --db "$T/x.db" "$T/garbage.bin"
 expect_rc 1 "unknown --format is a usage error" "$SHERIFF" ingest --db "$T/x.db" --format nope "$T/garbage.bin"
 
+# an http:// input is fetched (libcurl) from a server on loopback, a 404 fails loudly
+mkdir -p "$T/www"
+printf '! Updated: Fri, 07 Feb 2020 12:08:47 UTC\n198.51.100.9\nbad..name\n' > "$T/www/list.txt"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -m http.server "$port" --bind 127.0.0.1 --directory "$T/www" > /dev/null 2>&1 &
+web=$!
+for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+expect_rc 2 "URL input with one bad line" "$SHERIFF" ingest --db "$T/u.db" --format plain "http://127.0.0.1:$port/list.txt"
+check "the fetched list's good line is stored with the file's own time" \
+	bash -c "'$SHERIFF' lookup --db '$T/u.db' --json 198.51.100.9 | grep -q '\"first_seen\":\"2020-02-07T12:08:47Z\"'"
+expect_rc 3 "a URL that answers 404" "$SHERIFF" ingest --db "$T/u.db" "http://127.0.0.1:$port/missing.txt"
+kill $web 2>/dev/null || true
+wait $web 2>/dev/null || true
+
 finish
