@@ -112,17 +112,26 @@ static char *skip_space(char *s)
 	return s;
 }
 
-/* rbldnsd's parse_time: a number with an optional s/m/h/d/w unit, then end, ':' or space. */
-static char *parse_time(char *s, uint32_t *out)
+/* Decimal digits at s into *n (at most UINT32_MAX); the first byte after them, or NULL. */
+static char *parse_digits(char *s, uint64_t *n)
 {
 	if (!is_digit(*s))
 		return NULL;
-	uint64_t n = 0;
+	*n = 0;
 	while (is_digit(*s)) {
-		n = n * 10 + (uint64_t)(*s++ - '0');
-		if (n > UINT32_MAX)
+		*n = *n * 10 + (uint64_t)(*s++ - '0');
+		if (*n > UINT32_MAX)
 			return NULL;
 	}
+	return s;
+}
+
+/* rbldnsd's parse_time: a number with an optional s/m/h/d/w unit, then end, ':' or space. */
+static char *parse_time(char *s, uint32_t *out)
+{
+	uint64_t n;
+	if (!(s = parse_digits(s, &n)))
+		return NULL;
 	uint64_t m = 1;
 	switch (*s | 0x20) {
 	case 'w': m = 7 * 86400; break;
@@ -160,14 +169,9 @@ static uint32_t clamp_ttl(const struct sh_dns_opts *o, uint32_t t, uint32_t def)
 
 static char *parse_u32(char *s, uint32_t *out)
 {
-	if (!is_digit(*s))
+	uint64_t n;
+	if (!(s = parse_digits(s, &n)))
 		return NULL;
-	uint64_t n = 0;
-	while (is_digit(*s)) {
-		n = n * 10 + (uint64_t)(*s++ - '0');
-		if (n > UINT32_MAX)
-			return NULL;
-	}
 	if (*s) {
 		if (!is_space(*s))
 			return NULL;
