@@ -45,6 +45,7 @@ bool cli_parse_count(const char *opt, const char *s, unsigned long min, unsigned
 bool cli_progress_wanted(void);
 
 int cmd_asmap(int argc, char **argv);
+int cmd_campaigns(int argc, char **argv);
 int cmd_dnsbl(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_hosting(int argc, char **argv);
@@ -53,5 +54,6 @@ int cmd_lifetimes(int argc, char **argv);
 int cmd_lookup(int argc, char **argv);
 int cmd_networks(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_respawns(int argc, char **argv);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "engine/campaign.h"
 #include "engine/intel.h"
 
 static void help(FILE *f)
@@ -56,7 +57,19 @@ static char *month_text(int64_t t, char *buf)
 	return buf;
 }
 
-static json_t *net_json(const struct sh_intel *in, const struct sh_intel_net *n, size_t rank)
+/* Respawns into each network (engine/campaign.h), looked up by the network's key. */
+struct resp {
+	struct sh_respawn_net *v;
+	size_t n;
+};
+
+static const struct sh_respawn_net *resp_of(const struct resp *r, const struct sh_intel_net *n)
+{
+	return sh_respawn_net_find(r->v, r->n, n->key);
+}
+
+static json_t *net_json(const struct sh_intel *in, const struct sh_intel_net *n, size_t rank,
+			const struct resp *rs)
 {
 	const struct sh_score *sc = &n->score;
 	json_t *o = json_object();
@@ -110,6 +123,10 @@ static json_t *net_json(const struct sh_intel *in, const struct sh_intel_net *n,
 	for (size_t i = 0; i < sc->n_reasons; i++)
 		json_array_append_new(r, json_string(sc->reasons[i]));
 	json_object_set_new(o, "reasons", r);
+	const struct sh_respawn_net *rn = resp_of(rs, n);
+	json_object_set_new(o, "respawns", json_integer(rn ? (json_int_t)rn->respawns : 0));
+	json_object_set_new(o, "median_respawn_delay_h",
+			    rn ? num(rn->median_delay_h, 1000) : json_null());
 	return o;
 }
 
@@ -137,10 +154,11 @@ static void csv_header(void)
 {
 	printf("rank,key,asn,as_org,country,kind,verdict,score,indicators_total,indicators_active,"
 	       "addresses,density,density_ratio,median_lifetime_h,median_takedown_h,"
-	       "takedown_ci_lo_h,takedown_ci_hi_h,one_day_share,recurrence_share,hosting,reasons\n");
+	       "takedown_ci_lo_h,takedown_ci_hi_h,one_day_share,recurrence_share,hosting,reasons,"
+	       "respawns,median_respawn_delay_h\n");
 }
 
-static void csv_row(const struct sh_intel_net *n, size_t rank)
+static void csv_row(const struct sh_intel_net *n, size_t rank, const struct resp *rs)
 {
 	const struct sh_score *sc = &n->score;
 	printf("%zu,", rank);
@@ -172,6 +190,9 @@ static void csv_row(const struct sh_intel_net *n, size_t rank)
 		strcat(all, sc->reasons[i]);
 	}
 	csv_text(all);
+	const struct sh_respawn_net *rn = resp_of(rs, n);
+	printf(",%lu", rn ? rn->respawns : 0);
+	csv_num(rn ? rn->median_delay_h : -1);
 	putchar('\n');
 }
 
@@ -182,9 +203,9 @@ static const char *hours(double h, char *buf, size_t len)
 	return sh_score_duration(h, buf, len);
 }
 
-static void net_row(const struct sh_intel_net *n, size_t rank)
+static void net_row(const struct sh_intel_net *n, size_t rank, const struct resp *rs)
 {
-	char d[24], lt[16], td[16], od[8];
+	char d[24], lt[16], td[16], od[8], rd[16], re[32];
 	const struct sh_score *sc = &n->score;
 	if (sc->density >= 0)
 		snprintf(d, sizeof(d), "%.3g", sc->density);
@@ -196,10 +217,15 @@ static void net_row(const struct sh_intel_net *n, size_t rank)
 		snprintf(od, sizeof(od), "-");
 	char name[40];
 	snprintf(name, sizeof(name), "%s", n->org[0] ? n->org : n->country);
-	printf("%-4zu %-20s %-10s %5.1f %-7s %7lu %6lu %8s %8s %8s %5s  %s\n", rank, n->key,
+	const struct sh_respawn_net *rn = resp_of(rs, n);
+	if (rn)
+		snprintf(re, sizeof(re), "%lu/%s", rn->respawns, hours(rn->median_delay_h, rd, sizeof(rd)));
+	else
+		snprintf(re, sizeof(re), "-");
+	printf("%-4zu %-20s %-10s %5.1f %-7s %7lu %6lu %8s %8s %8s %5s %-10s %s\n", rank, n->key,
 	       sh_verdict_name(sc->verdict), sc->score, sh_net_kind_name(sc->kind), n->total,
 	       n->active, d, hours(n->takedown.median_h, td, sizeof(td)),
-	       hours(n->lifetime.median_h, lt, sizeof(lt)), od, name);
+	       hours(n->lifetime.median_h, lt, sizeof(lt)), od, re, name);
 	printf("     ");
 	for (size_t i = 0; i < sc->n_reasons; i++)
 		printf("%s%s", i ? "; " : "", sc->reasons[i]);
@@ -271,15 +297,29 @@ int cmd_networks(int argc, char **argv)
 		sh_store_close(s);
 		return CLI_FAIL;
 	}
+	struct resp rs = {0};
+	struct sh_campaigns *g = NULL;
+	struct sh_linker_config lc = {SH_CAMPAIGN_WINDOW_DEFAULT, SH_CAMPAIGN_BOUND_DEFAULT};
+	rc = sh_campaigns_compute(s, NULL, &lc, by == SH_INTEL_COUNTRY, &g);
+	if (rc == 0)
+		rc = sh_campaigns_by_network(g, by, &rs.v, &rs.n);
+	if (rc != 0) {
+		cli_err("networks: respawns: %s %s", sh_strerror(rc),
+			rc == SH_ESTORE ? sh_store_errmsg(s) : "");
+		sh_campaigns_free(g);
+		sh_intel_free(in);
+		sh_store_close(s);
+		return CLI_FAIL;
+	}
 	const struct sh_intel_summary *a = &in->all;
 	if (a->addressed && !a->attributed && !a->special)
 		cli_err("no network tables imported yet (sheriff asmap import): nothing to attribute");
 	if (csv)
 		csv_header();
 	else if (!c.json)
-		printf("%-4s %-20s %-10s %5s %-7s %7s %6s %8s %8s %8s %5s  %s\n", "rank",
+		printf("%-4s %-20s %-10s %5s %-7s %7s %6s %8s %8s %8s %5s %-10s %s\n", "rank",
 		       sh_intel_by_name(by), "verdict", "score", "kind", "total", "active",
-		       "dens/24", "takedown", "lifetime", "1-day", "name");
+		       "dens/24", "takedown", "lifetime", "1-day", "respawn/d", "name");
 	size_t shown = 0;
 	for (size_t i = 0; i < in->n_nets && (!limit || shown < (size_t)limit); i++) {
 		const struct sh_intel_net *n = &in->nets[i];
@@ -287,11 +327,11 @@ int cmd_networks(int argc, char **argv)
 			continue;
 		shown++;
 		if (c.json)
-			cli_json_line(net_json(in, n, shown));
+			cli_json_line(net_json(in, n, shown, &rs));
 		else if (csv)
-			csv_row(n, shown);
+			csv_row(n, shown, &rs);
 		else
-			net_row(n, shown);
+			net_row(n, shown, &rs);
 	}
 	char m1[16], m2[16];
 	fprintf(stderr,
@@ -302,6 +342,8 @@ int cmd_networks(int argc, char **argv)
 	if (timing)
 		fprintf(stderr, "timing: read %.3f s, attribute %.3f s, space %.3f s, compute %.3f s\n",
 			in->timing.read, in->timing.attribute, in->timing.space, in->timing.compute);
+	free(rs.v);
+	sh_campaigns_free(g);
 	sh_intel_free(in);
 	sh_store_close(s);
 	return CLI_OK;

@@ -12,6 +12,7 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{"asmap", cmd_asmap, "import IP-to-ASN/org/country tables (asmap import)"},
+	{"campaigns", cmd_campaigns, "groups of indicators linked by respawns, with their evidence"},
 	{"dnsbl", cmd_dnsbl, "DNSBL server over rbldnsd data files (RFC 5782)"},
 	{"export", cmd_export, "publish the listings: rbldnsd, RPZ, zone, DROP, nft, ipset, STIX, MISP, ..."},
 	{"hosting", cmd_hosting, "import hosting and cloud provider ranges (hosting import)"},
@@ -20,6 +21,7 @@ static const struct subcommand subcommands[] = {
 	{"lookup", cmd_lookup, "is this IP, CIDR, domain or URL listed, why, since when, where"},
 	{"networks", cmd_networks, "networks (prefix, ASN, org, country) ranked by abuse"},
 	{"report", cmd_report, "standalone HTML report with charts (report --out FILE.html)"},
+	{"respawns", cmd_respawns, "new indicators linked to the ones taken down before them"},
 };
 
 static void usage(FILE *f)

@@ -184,6 +184,14 @@ SH_MUST_CHECK int sh_store_foreach_indicator_runs(struct sh_store *s, struct sh_
 							    void *arg),
 						  void *arg);
 
+/* ---- evidence for respawn linking (src/store/campaign.c) ------------------------------- */
+/* Calls cb for every sighting that names a malware family or tags (NULL when absent), in
+ * indicator id order; a non-zero cb result stops the walk and is returned. */
+SH_MUST_CHECK int sh_store_foreach_evidence(struct sh_store *s,
+					    int (*cb)(int64_t indicator_id, const char *malware,
+						      const char *tags, void *arg),
+					    void *arg);
+
 /* ---- bulk read for publishing (src/store/listing.c) --------------------------------------- */
 /* What one source says about an indicator. */
 struct sh_listing_src {
