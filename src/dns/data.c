@@ -7,6 +7,7 @@
  * loading is freed before the dataset is published. */
 #include "dns/data.h"
 #include "dns/xfr.h"
+#include "lib/arena.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -82,23 +83,6 @@ void sh_dns_zonespec_fini(struct sh_dns_zonespec *z)
 
 /* ---- growable arrays ---- */
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap : 64;
-	while (n < need) {
-		if (n > SIZE_MAX / 2 / elem)
-			return SH_ENOMEM;
-		n *= 2;
-	}
-	void *q = realloc(*p, n * elem);
-	if (!q)
-		return SH_ENOMEM;
-	*p = q;
-	*cap = n;
-	return 0;
-}
 
 /* ---- small parsers (rbldnsd's rules) ---- */
 
@@ -521,7 +505,7 @@ static size_t vrec_len(const uint8_t *r) { return 5 + (size_t)r[4]; }
 static uint32_t vpool_add(struct vpool *v, const uint8_t rec[], size_t n)
 {
 	if (v->len == 0) {
-		if (grow((void **)&v->buf, &v->cap, 1, 1))
+		if (sh_array_grow((void **)&v->buf, &v->cap, 1, 1))
 			return 0;
 		v->buf[0] = 0;
 		v->len = 1;
@@ -551,7 +535,7 @@ static uint32_t vpool_add(struct vpool *v, const uint8_t rec[], size_t n)
 			return v->ht[j];
 		j = (j + 1) & (v->htcap - 1);
 	}
-	if (v->len + n >= SH_DNS_VLIST || grow((void **)&v->buf, &v->cap, v->len + n, 1))
+	if (v->len + n >= SH_DNS_VLIST || sh_array_grow((void **)&v->buf, &v->cap, v->len + n, 1))
 		return 0;
 	uint32_t off = (uint32_t)v->len;
 	memcpy(v->buf + off, rec, n);
@@ -565,7 +549,7 @@ static uint32_t vpool_add(struct vpool *v, const uint8_t rec[], size_t n)
 static uint32_t vpool_list(struct vpool *v, const uint32_t *offs, size_t n)
 {
 	if (v->nlists == 0) {
-		if (grow((void **)&v->lists, &v->clists, 1, sizeof(uint32_t)))
+		if (sh_array_grow((void **)&v->lists, &v->clists, 1, sizeof(uint32_t)))
 			return 0;
 		v->lists[0] = 0;
 		v->nlists = 1;
@@ -597,7 +581,7 @@ static uint32_t vpool_list(struct vpool *v, const uint32_t *offs, size_t n)
 		j = (j + 1) & (v->lhtcap - 1);
 	}
 	if (v->nlists + n + 1 >= SH_DNS_VLIST ||
-	    grow((void **)&v->lists, &v->clists, v->nlists + n + 1, sizeof(uint32_t)))
+	    sh_array_grow((void **)&v->lists, &v->clists, v->nlists + n + 1, sizeof(uint32_t)))
 		return 0;
 	uint32_t idx = (uint32_t)v->nlists;
 	v->lists[idx] = (uint32_t)n;
@@ -746,7 +730,7 @@ static bool addr_tail_ok(const char *s) { return !*s || is_space(*s) || is_comme
 
 static void add4(struct loader *L, uint32_t addr, unsigned len, uint32_t val)
 {
-	if (grow((void **)&L->e4, &L->c4, L->n4 + 1, sizeof(*L->e4))) {
+	if (sh_array_grow((void **)&L->e4, &L->c4, L->n4 + 1, sizeof(*L->e4))) {
 		L->err = SH_ENOMEM;
 		return;
 	}
@@ -845,7 +829,7 @@ static void line_ip6(struct loader *L, char *s)
 	if (!excl && !(val = entry_value(L, (char *)e)))
 		return;
 	L->ds->entries++;
-	if (grow((void **)&L->e6, &L->c6, L->n6 + 1, sizeof(*L->e6))) {
+	if (sh_array_grow((void **)&L->e6, &L->c6, L->n6 + 1, sizeof(*L->e6))) {
 		L->err = SH_ENOMEM;
 		return;
 	}
@@ -913,8 +897,8 @@ static int64_t dn_insert(struct loader *L, const uint8_t *w, size_t n)
 	    dn_rehash(ds, ds->dtab ? (ds->dtab_mask + 1) * 2 : 1024))
 		return -1;
 	if (ds->ndnodes >= DN_MAXNODES || ds->names_len + n + 1 >= 0x7fffffffu ||
-	    grow((void **)&ds->dnodes, &L->cnodes, ds->ndnodes + 1, sizeof(*ds->dnodes)) ||
-	    grow((void **)&ds->names, &L->cnames, ds->names_len + n + 1, 1))
+	    sh_array_grow((void **)&ds->dnodes, &L->cnodes, ds->ndnodes + 1, sizeof(*ds->dnodes)) ||
+	    sh_array_grow((void **)&ds->names, &L->cnames, ds->names_len + n + 1, 1))
 		return -1;
 	struct sh_dns_dnode *d = &ds->dnodes[ds->ndnodes];
 	memset(d, 0, sizeof(*d));
@@ -989,7 +973,7 @@ static void line_dnset(struct loader *L, char *s)
 	for (int w = 0; w < 2; w++) {
 		if (!(w ? wild : plain))
 			continue;
-		if (grow((void **)&L->ed, &L->ced, L->ned + 1, sizeof(*L->ed))) {
+		if (sh_array_grow((void **)&L->ed, &L->ced, L->ned + 1, sizeof(*L->ed))) {
 			L->err = SH_ENOMEM;
 			return;
 		}
@@ -1052,7 +1036,7 @@ static bool special(struct loader *L, char *line)
 			}
 			if (nns >= 32)
 				continue;
-			if (grow((void **)&ns, &cns, nns + 1, sizeof(*ns))) {
+			if (sh_array_grow((void **)&ns, &cns, nns + 1, sizeof(*ns))) {
 				free(ns);
 				L->err = SH_ENOMEM;
 				return true;
@@ -1240,10 +1224,10 @@ static int iv4_push(struct ivbuild4 *b, uint32_t start, uint32_t val)
 	if (b->n && b->val[b->n - 1] == val)
 		return 0;
 	size_t c = b->cap;
-	if (grow((void **)&b->start, &c, b->n + 1, sizeof(uint32_t)))
+	if (sh_array_grow((void **)&b->start, &c, b->n + 1, sizeof(uint32_t)))
 		return SH_ENOMEM;
 	c = b->cap;
-	if (grow((void **)&b->val, &c, b->n + 1, sizeof(uint32_t)))
+	if (sh_array_grow((void **)&b->val, &c, b->n + 1, sizeof(uint32_t)))
 		return SH_ENOMEM;
 	b->cap = c;
 	b->start[b->n] = start;
@@ -1278,7 +1262,7 @@ static int compile4(struct loader *L)
 			}
 			v = L->e4[i].val;
 		} else {
-			if (grow((void **)&vals, &cv, j - i, 4) || grow((void **)&tmp, &ct, j - i, 4)) {
+			if (sh_array_grow((void **)&vals, &cv, j - i, 4) || sh_array_grow((void **)&tmp, &ct, j - i, 4)) {
 				free(vals);
 				free(tmp);
 				return SH_ENOMEM;
@@ -1394,8 +1378,8 @@ static int compile6(struct loader *L)
 				n--;                                                           \
 		} else if (!n || val[n - 1] != v_) {                                           \
 			size_t c1 = cap, c2 = cap;                                             \
-			if (grow((void **)&start, &c1, n + 1, sizeof(sh_u128)) ||              \
-			    grow((void **)&val, &c2, n + 1, sizeof(uint32_t))) {               \
+			if (sh_array_grow((void **)&start, &c1, n + 1, sizeof(sh_u128)) ||              \
+			    sh_array_grow((void **)&val, &c2, n + 1, sizeof(uint32_t))) {               \
 				rc = SH_ENOMEM;                                                \
 				break;                                                         \
 			}                                                                      \
@@ -1468,7 +1452,7 @@ static int compiled(struct loader *L)
 		size_t j = i + 1;
 		while (j < L->ned && L->ed[j].node == L->ed[i].node && L->ed[j].wild == L->ed[i].wild)
 			j++;
-		if (grow((void **)&vals, &cv, j - i, 4) || grow((void **)&tmp, &ct, j - i, 4)) {
+		if (sh_array_grow((void **)&vals, &cv, j - i, 4) || sh_array_grow((void **)&tmp, &ct, j - i, 4)) {
 			L->err = SH_ENOMEM;
 			break;
 		}

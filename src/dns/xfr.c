@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "dns/answer.h"
+#include "lib/arena.h"
 
 #define MSG_MAX 16384
 
@@ -28,31 +29,14 @@ struct rbuild {
 	int err;
 };
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap : 1024;
-	while (n < need) {
-		if (n > SIZE_MAX / 4 / elem)
-			return SH_ENOMEM;
-		n *= 2;
-	}
-	void *q = realloc(*p, n * elem);
-	if (!q)
-		return SH_ENOMEM;
-	*p = q;
-	*cap = n;
-	return 0;
-}
 
 static void add_rec(struct rbuild *b, const uint8_t *owner, size_t olen, uint16_t type, uint32_t ttl,
 		    const uint8_t *rd, size_t rdlen)
 {
 	size_t n = 1 + olen + 8 + rdlen;
 	if (b->err || olen > 255 || rdlen > 65535 || b->r.len + n > UINT32_MAX ||
-	    grow((void **)&b->r.buf, &b->cap, b->r.len + n, 1) ||
-	    grow((void **)&b->r.off, &b->ocap, b->r.n + 1, sizeof(uint32_t))) {
+	    sh_array_grow((void **)&b->r.buf, &b->cap, b->r.len + n, 1) ||
+	    sh_array_grow((void **)&b->r.off, &b->ocap, b->r.n + 1, sizeof(uint32_t))) {
 		b->err = SH_ENOMEM;
 		return;
 	}
@@ -317,8 +301,8 @@ void sh_dns_xfr_free(struct sh_dns_xfr *x)
 static int copy_rec(struct rbuild *b, const uint8_t *r)
 {
 	size_t n = rec_len(r);
-	if (grow((void **)&b->r.buf, &b->cap, b->r.len + n, 1) ||
-	    grow((void **)&b->r.off, &b->ocap, b->r.n + 1, sizeof(uint32_t)))
+	if (sh_array_grow((void **)&b->r.buf, &b->cap, b->r.len + n, 1) ||
+	    sh_array_grow((void **)&b->r.off, &b->ocap, b->r.n + 1, sizeof(uint32_t)))
 		return SH_ENOMEM;
 	b->r.off[b->r.n++] = (uint32_t)b->r.len;
 	memcpy(b->r.buf + b->r.len, r, n);
@@ -526,7 +510,7 @@ static void msg_flush(struct stream *s)
 	s->msg[6] = (uint8_t)(s->an >> 8);
 	s->msg[7] = (uint8_t)s->an;
 	size_t n = s->w.len;
-	if (grow((void **)s->out, s->cap, *s->len + n + 2, 1)) {
+	if (sh_array_grow((void **)s->out, s->cap, *s->len + n + 2, 1)) {
 		s->err = SH_ENOMEM;
 		return;
 	}

@@ -81,31 +81,12 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap : 64;
-	while (n < need) {
-		if (n > SIZE_MAX / 2)
-			return SH_ENOMEM;
-		n *= 2;
-	}
-	if (n > SIZE_MAX / elem)
-		return SH_ENOMEM;
-	void *q = realloc(*p, n * elem);
-	if (!q)
-		return SH_ENOMEM;
-	*p = q;
-	*cap = n;
-	return 0;
-}
 
 static int on_evidence(int64_t id, const char *malware, const char *tags, void *arg)
 {
 	struct ctx *x = arg;
 	struct sh_arena *a = &x->c->priv->arena;
-	int rc = grow((void **)&x->ev, &x->cap_ev, x->n_ev + 1, sizeof(*x->ev));
+	int rc = sh_array_grow((void **)&x->ev, &x->cap_ev, x->n_ev + 1, sizeof(*x->ev));
 	if (rc != 0)
 		return rc;
 	struct feed_ev *e = &x->ev[x->n_ev++];
@@ -200,7 +181,7 @@ static int merge_runs(struct ctx *x, const struct sh_intel_ind *ind, size_t *n_o
 	size_t n = 0;
 	for (size_t s = 0; s < ind->n_sightings; s++) {
 		const struct sh_intel_sighting *g = &ind->sightings[s];
-		int rc = grow((void **)&x->runs, &x->cap_runs, n + g->n_runs + 1, sizeof(*x->runs));
+		int rc = sh_array_grow((void **)&x->runs, &x->cap_runs, n + g->n_runs + 1, sizeof(*x->runs));
 		if (rc != 0)
 			return rc;
 		for (size_t r = 0; r < g->n_runs; r++)
@@ -250,7 +231,7 @@ static int on_indicator(const struct sh_intel_ind *ind, void *arg)
 	struct sh_campaigns *c = x->c;
 	if (ind->first_seen == SH_TIME_NONE || ind->n_sightings == 0)
 		return 0;
-	int rc = grow((void **)&c->inds, &x->cap_inds, c->n_inds + 1, sizeof(*c->inds));
+	int rc = sh_array_grow((void **)&c->inds, &x->cap_inds, c->n_inds + 1, sizeof(*c->inds));
 	if (rc != 0)
 		return rc;
 	struct sh_camp_ind *ci = &c->inds[c->n_inds];

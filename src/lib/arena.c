@@ -78,3 +78,23 @@ void sh_arena_fini(struct sh_arena *a)
 	free(a->head);
 	a->head = NULL;
 }
+
+int sh_array_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap ? *cap : 16;
+	while (n < need) {
+		if (n > SIZE_MAX / 2)
+			return SH_ENOMEM;
+		n *= 2;
+	}
+	if (elem == 0 || n > SIZE_MAX / elem)
+		return SH_ENOMEM;
+	void *q = realloc(*p, n * elem);
+	if (!q)
+		return SH_ENOMEM;
+	*p = q;
+	*cap = n;
+	return 0;
+}

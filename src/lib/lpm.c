@@ -37,6 +37,7 @@
 #include <sys/mman.h>
 
 #include "lib/addr.h"
+#include "lib/arena.h"
 
 __extension__ typedef unsigned __int128 u128;
 
@@ -91,25 +92,6 @@ struct sh_lpm {
 };
 
 /* Grows *p (elements of size sz) to hold at least want elements. */
-static int grow(void **p, size_t *cap, size_t want, size_t sz)
-{
-	if (want <= *cap)
-		return 0;
-	size_t nc = *cap ? *cap : 64;
-	while (nc < want) {
-		if (nc > SIZE_MAX / 2)
-			return SH_ENOMEM;
-		nc *= 2;
-	}
-	if (nc > SIZE_MAX / sz)
-		return SH_ENOMEM;
-	void *q = realloc(*p, nc * sz);
-	if (!q)
-		return SH_ENOMEM;
-	*p = q;
-	*cap = nc;
-	return 0;
-}
 
 int sh_lpm_builder_new(int af, struct sh_lpm_builder **out)
 {
@@ -148,7 +130,7 @@ int sh_lpm_builder_add(struct sh_lpm_builder *b, const uint8_t *addr, unsigned l
 		return SH_EINVAL;
 	if (b->n >= UINT32_MAX)
 		return SH_ERANGE;
-	int rc = grow((void **)&b->v, &b->cap, b->n + 1, sizeof(*b->v));
+	int rc = sh_array_grow((void **)&b->v, &b->cap, b->n + 1, sizeof(*b->v));
 	if (rc)
 		return rc;
 	struct lpm_pfx *p = &b->v[b->n];
@@ -182,7 +164,7 @@ static int ranges_emit(struct lpm_ranges *r, u128 start, uint32_t value)
 {
 	if (r->n && r->v[r->n - 1].value == value)
 		return 0;
-	int rc = grow((void **)&r->v, &r->cap, r->n + 1, sizeof(*r->v));
+	int rc = sh_array_grow((void **)&r->v, &r->cap, r->n + 1, sizeof(*r->v));
 	if (rc)
 		return rc;
 	r->v[r->n].start = start;
@@ -258,7 +240,7 @@ static uint32_t emit_run4(struct lpm_compiler *c, size_t i, size_t cnt, u128 cs)
 		c->err = SH_ERANGE;
 		return 0;
 	}
-	int rc = grow((void **)&t->run4, &c->cap_run4, off + need, sizeof(*t->run4));
+	int rc = sh_array_grow((void **)&t->run4, &c->cap_run4, off + need, sizeof(*t->run4));
 	if (rc) {
 		c->err = rc;
 		return 0;
@@ -296,7 +278,7 @@ static uint32_t emit_run6(struct lpm_compiler *c, size_t i, size_t cnt)
 		c->err = SH_ERANGE;
 		return 0;
 	}
-	int rc = grow((void **)&t->run6, &c->cap_run6, off + need, sizeof(*t->run6));
+	int rc = sh_array_grow((void **)&t->run6, &c->cap_run6, off + need, sizeof(*t->run6));
 	if (rc) {
 		c->err = rc;
 		return 0;
@@ -367,7 +349,7 @@ static uint32_t compile_chunk(struct lpm_compiler *c, size_t i, u128 cs, unsigne
 		c->err = SH_ERANGE;
 		return 0;
 	}
-	int rc = grow((void **)&t->child, &c->cap_child, base + (1u << CHILD_BITS),
+	int rc = sh_array_grow((void **)&t->child, &c->cap_child, base + (1u << CHILD_BITS),
 		      sizeof(*t->child));
 	if (rc) {
 		c->err = rc;

@@ -178,25 +178,6 @@ struct sh_linker {
 	bool ran;
 };
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap : 64;
-	while (n < need) {
-		if (n > SIZE_MAX / 2)
-			return SH_ENOMEM;
-		n *= 2;
-	}
-	if (n > SIZE_MAX / elem)
-		return SH_ENOMEM;
-	void *q = realloc(*p, n * elem);
-	if (!q)
-		return SH_ENOMEM;
-	*p = q;
-	*cap = n;
-	return 0;
-}
 
 int sh_linker_new(const struct sh_linker_config *cfg, struct sh_linker **out)
 {
@@ -278,7 +259,7 @@ static int intern(struct sh_linker *l, const struct sh_evval *v, uint32_t *vid)
 			return 0;
 		}
 	}
-	int rc = grow((void **)&l->vals, &l->cap_vals, l->n_vals + 1, sizeof(*l->vals));
+	int rc = sh_array_grow((void **)&l->vals, &l->cap_vals, l->n_vals + 1, sizeof(*l->vals));
 	if (rc != 0)
 		return rc;
 	char *s = sh_arena_strndup(&l->strings, v->value, v->len);
@@ -306,11 +287,11 @@ int sh_linker_add(struct sh_linker *l, int64_t first_seen, uint64_t site,
 {
 	if (l->ran || l->n_inds + 1 >= UINT32_MAX || n_runs > UINT32_MAX || n_vals > UINT32_MAX)
 		return SH_EINVAL;
-	int rc = grow((void **)&l->inds, &l->cap_inds, l->n_inds + 1, sizeof(*l->inds));
+	int rc = sh_array_grow((void **)&l->inds, &l->cap_inds, l->n_inds + 1, sizeof(*l->inds));
 	if (rc == 0)
-		rc = grow((void **)&l->runs, &l->cap_runs, l->n_runs + n_runs, sizeof(*l->runs));
+		rc = sh_array_grow((void **)&l->runs, &l->cap_runs, l->n_runs + n_runs, sizeof(*l->runs));
 	if (rc == 0)
-		rc = grow((void **)&l->ind_vals, &l->cap_ind_vals, l->n_ind_vals + n_vals,
+		rc = sh_array_grow((void **)&l->ind_vals, &l->cap_ind_vals, l->n_ind_vals + n_vals,
 			  sizeof(*l->ind_vals));
 	if (rc != 0)
 		return rc;
@@ -456,7 +437,7 @@ static int share(struct sh_linker *l, uint32_t a, uint32_t b, unsigned *weight, 
 			if (guarded(l, v)) {
 				*guard = true;
 			} else {
-				int rc = grow((void **)&l->shared, &l->cap_shared, l->n_shared + 1,
+				int rc = sh_array_grow((void **)&l->shared, &l->cap_shared, l->n_shared + 1,
 					      sizeof(*l->shared));
 				if (rc != 0)
 					return rc;
@@ -537,7 +518,7 @@ static int on_new(struct sh_linker *l, uint32_t b, int64_t t)
 		l->vals[vb[k]].carriers++;
 	x->online = true;
 	if (best.old_ind != NO_IND) {
-		int rc = grow((void **)&l->edges, &l->cap_edges, l->n_edges + 1,
+		int rc = sh_array_grow((void **)&l->edges, &l->cap_edges, l->n_edges + 1,
 			      sizeof(*l->edges));
 		if (rc != 0)
 			return rc;

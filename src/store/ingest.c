@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "store/internal.h"
+#include "lib/arena.h"
 
 #define NONE SH_TIME_NONE
 #define NO_VALUE UINT32_MAX
@@ -113,25 +114,6 @@ struct sh_ingest {
 	struct sh_ingest_stats st;
 };
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t c = *cap ? *cap : 16;
-	while (c < need) {
-		if (c > SIZE_MAX / 2)
-			return SH_ENOMEM;
-		c *= 2;
-	}
-	if (c > SIZE_MAX / elem)
-		return SH_ENOMEM;
-	void *n = realloc(*p, c * elem);
-	if (!n)
-		return SH_ENOMEM;
-	*p = n;
-	*cap = c;
-	return 0;
-}
 
 static inline int64_t tmin(int64_t a, int64_t b)
 {
@@ -151,7 +133,7 @@ static int pool_add(struct sh_ingest *in, const char *s, size_t n, uint32_t *off
 	if (n >= UINT32_MAX - in->pool_len - 1)
 		return SH_ENOMEM;
 	void *p = in->pool;
-	int rc = grow(&p, &in->pool_cap, in->pool_len + n + 1, 1);
+	int rc = sh_array_grow(&p, &in->pool_cap, in->pool_len + n + 1, 1);
 	in->pool = p;
 	if (rc != 0)
 		return rc;
@@ -269,7 +251,7 @@ static int entry_new(struct sh_ingest *in, uint32_t *idx)
 	if (in->n_e >= UINT32_MAX - 1)
 		return SH_ENOMEM;
 	void *p = in->e;
-	int rc = grow(&p, &in->cap_e, in->n_e + 1, sizeof(*in->e));
+	int rc = sh_array_grow(&p, &in->cap_e, in->n_e + 1, sizeof(*in->e));
 	in->e = p;
 	if (rc != 0)
 		return rc;
@@ -431,7 +413,7 @@ int sh_ingest_snapshot_begin(struct sh_ingest *in, int64_t t, uint64_t content_h
 	if (in->n_snaps >= UINT32_MAX - 1)
 		return SH_ERANGE;
 	void *p = in->snaps;
-	int rc = grow(&p, &in->cap_snaps, in->n_snaps + 1, sizeof(*in->snaps));
+	int rc = sh_array_grow(&p, &in->cap_snaps, in->n_snaps + 1, sizeof(*in->snaps));
 	in->snaps = p;
 	if (rc != 0)
 		return rc;
@@ -556,12 +538,12 @@ int sh_ingest_add(struct sh_ingest *in, const struct sh_feed_item *it)
 		return 0;
 	void *p = sn->items;
 	size_t cap = sn->cap;
-	rc = grow(&p, &cap, sn->n + 1, sizeof(*sn->items));
+	rc = sh_array_grow(&p, &cap, sn->n + 1, sizeof(*sn->items));
 	sn->items = p;
 	if (rc == 0 && !in->full_list) {
 		size_t fcap = sn->cap;
 		p = sn->fields;
-		rc = grow(&p, &fcap, sn->n + 1, sizeof(*sn->fields));
+		rc = sh_array_grow(&p, &fcap, sn->n + 1, sizeof(*sn->fields));
 		sn->fields = p;
 		if (rc == 0) {
 			uint8_t status =
@@ -816,7 +798,7 @@ static int indicators_resolve(struct sh_ingest *in)
 static int open_push(struct sh_ingest *in, uint32_t idx)
 {
 	void *p = in->open;
-	int rc = grow(&p, &in->cap_open, in->n_open + 1, sizeof(*in->open));
+	int rc = sh_array_grow(&p, &in->cap_open, in->n_open + 1, sizeof(*in->open));
 	in->open = p;
 	if (rc == 0)
 		in->open[in->n_open++] = idx;
@@ -902,12 +884,12 @@ static int decode_snapshot(struct sh_ingest *in, struct isnap *sn, const uint8_t
 			return rc;
 		void *p = sn->items;
 		size_t cap = sn->cap;
-		rc = grow(&p, &cap, sn->n + 1, sizeof(*sn->items));
+		rc = sh_array_grow(&p, &cap, sn->n + 1, sizeof(*sn->items));
 		sn->items = p;
 		if (rc == 0 && !in->full_list) {
 			size_t fcap = sn->cap;
 			p = sn->fields;
-			rc = grow(&p, &fcap, sn->n + 1, sizeof(*sn->fields));
+			rc = sh_array_grow(&p, &fcap, sn->n + 1, sizeof(*sn->fields));
 			sn->fields = p;
 		}
 		if (rc != 0)
@@ -955,7 +937,7 @@ static int load_stored_snapshots(struct sh_ingest *in)
 	int r, rc = 0;
 	while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
 		void *p = in->snaps;
-		rc = grow(&p, &in->cap_snaps, in->n_snaps + 1, sizeof(*in->snaps));
+		rc = sh_array_grow(&p, &in->cap_snaps, in->n_snaps + 1, sizeof(*in->snaps));
 		in->snaps = p;
 		if (rc != 0)
 			break;
@@ -971,12 +953,12 @@ static int load_stored_snapshots(struct sh_ingest *in)
 		if (hint > 0 && (uint64_t)hint <= mn) {
 			size_t cap = 0;
 			p = NULL;
-			rc = grow(&p, &cap, (size_t)hint, sizeof(*sn->items));
+			rc = sh_array_grow(&p, &cap, (size_t)hint, sizeof(*sn->items));
 			sn->items = p;
 			if (rc == 0 && !in->full_list) {
 				size_t fcap = 0;
 				p = NULL;
-				rc = grow(&p, &fcap, (size_t)hint, sizeof(*sn->fields));
+				rc = sh_array_grow(&p, &fcap, (size_t)hint, sizeof(*sn->fields));
 				sn->fields = p;
 				cap = fcap < cap ? fcap : cap;
 			}
@@ -1004,7 +986,7 @@ static int run_write(struct sh_ingest *in, struct ientry *e, int64_t start, int6
 	if (in->n_runs >= UINT32_MAX)
 		return SH_ENOMEM;
 	void *p = in->runs;
-	int rc = grow(&p, &in->cap_runs, in->n_runs + 1, sizeof(*in->runs));
+	int rc = sh_array_grow(&p, &in->cap_runs, in->n_runs + 1, sizeof(*in->runs));
 	in->runs = p;
 	if (rc != 0)
 		return rc;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "store/internal.h"
+#include "lib/arena.h"
 
 struct walk {
 	struct sh_store *s;
@@ -24,25 +25,6 @@ struct walk {
 	size_t cap_first, cap_runs;
 };
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap : 16;
-	while (n < need) {
-		if (n > SIZE_MAX / 2)
-			return SH_ENOMEM;
-		n *= 2;
-	}
-	if (n > SIZE_MAX / elem)
-		return SH_ENOMEM;
-	void *q = realloc(*p, n * elem);
-	if (!q)
-		return SH_ENOMEM;
-	*p = q;
-	*cap = n;
-	return 0;
-}
 
 static int prepare_all(struct walk *w)
 {
@@ -119,8 +101,8 @@ static int read_sources(struct walk *w, struct sh_arena *arena)
 		size_t i = source_index(w, sqlite3_column_int64(w->snap, 0));
 		if (i >= w->n_sources)
 			continue;
-		if ((rc = grow((void **)&all, &cap_all, n_all + 1, sizeof(*all))) != 0 ||
-		    (rc = grow((void **)&src_of, &cap_src, n_all + 1, sizeof(*src_of))) != 0)
+		if ((rc = sh_array_grow((void **)&all, &cap_all, n_all + 1, sizeof(*all))) != 0 ||
+		    (rc = sh_array_grow((void **)&src_of, &cap_src, n_all + 1, sizeof(*src_of))) != 0)
 			break;
 		all[n_all] = sqlite3_column_int64(w->snap, 1);
 		src_of[n_all++] = i;
@@ -162,7 +144,7 @@ static int collect(struct walk *w, int64_t id, struct sh_intel_ind *out)
 	while (w->r_run == SQLITE_ROW && sqlite3_column_int64(w->run, 0) < id)
 		w->r_run = sqlite3_step(w->run);
 	while (w->r_sig == SQLITE_ROW && sqlite3_column_int64(w->sig, 0) == id) {
-		if ((rc = grow((void **)&w->sg, &w->cap_sg, n_sg + 1, sizeof(*w->sg))) != 0)
+		if ((rc = sh_array_grow((void **)&w->sg, &w->cap_sg, n_sg + 1, sizeof(*w->sg))) != 0)
 			return rc;
 		int64_t src_id = sqlite3_column_int64(w->sig, 1);
 		struct sh_intel_sighting *g = &w->sg[n_sg];
@@ -172,7 +154,7 @@ static int collect(struct walk *w, int64_t id, struct sh_intel_ind *out)
 		g->online = sqlite3_column_int(w->sig, 4) != 0;
 		g->n_runs = 0;
 		g->runs = NULL;
-		if ((rc = grow((void **)&w->run_first, &w->cap_first, n_sg + 1, sizeof(size_t))) != 0)
+		if ((rc = sh_array_grow((void **)&w->run_first, &w->cap_first, n_sg + 1, sizeof(size_t))) != 0)
 			return rc;
 		w->run_first[n_sg] = n_runs;
 		while (w->r_run == SQLITE_ROW && sqlite3_column_int64(w->run, 0) == id &&
@@ -180,7 +162,7 @@ static int collect(struct walk *w, int64_t id, struct sh_intel_ind *out)
 			w->r_run = sqlite3_step(w->run);
 		while (w->r_run == SQLITE_ROW && sqlite3_column_int64(w->run, 0) == id &&
 		       sqlite3_column_int64(w->run, 1) == src_id) {
-			if ((rc = grow((void **)&w->runs, &w->cap_runs, n_runs + 1,
+			if ((rc = sh_array_grow((void **)&w->runs, &w->cap_runs, n_runs + 1,
 				       sizeof(*w->runs))) != 0)
 				return rc;
 			struct sh_run *run = &w->runs[n_runs++];
