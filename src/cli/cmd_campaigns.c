@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "engine/campaign.h"
+#include "lib/addr.h"
 #include "lib/timefmt.h"
 
 struct opts {
@@ -305,25 +306,31 @@ static int replay(const struct sh_campaigns *g, const struct opts *o)
 			six ? (v6_48 += 1) : (v4 += 256);
 	}
 	/* a listed address inside a listed /24 adds no space */
+	const char **nets = malloc((n_listed ? n_listed : 1) * sizeof(*nets));
+	if (!nets) {
+		free(values);
+		return CLI_FAIL;
+	}
+	size_t n_nets = 0;
 	for (size_t i = 0; i < n_listed; i++) {
 		enum sh_evkey type;
 		const char *v = sh_linker_value(g->linker, vids[i], &type, NULL);
-		if (type == SH_EV_IP && !strchr(v, ':')) {
-			char net[64];
-			snprintf(net, sizeof(net), "%s", v);
-			char *dot = strrchr(net, '.');
-			bool inside = false;
-			if (dot) {
-				strcpy(dot, ".0/24");
-				for (size_t j = 0; j < n_listed && !inside; j++) {
-					enum sh_evkey t2;
-					const char *w = sh_linker_value(g->linker, vids[j], &t2, NULL);
-					inside = t2 == SH_EV_NET && strcmp(w, net) == 0;
-				}
-			}
-			v4 += !inside;
-		}
+		if (type == SH_EV_NET)
+			nets[n_nets++] = v;
 	}
+	qsort(nets, n_nets, sizeof(*nets), cmp_cstr);
+	for (size_t i = 0; i < n_listed; i++) {
+		enum sh_evkey type;
+		const char *v = sh_linker_value(g->linker, vids[i], &type, NULL);
+		const char *dot = strrchr(v, '.');
+		if (type != SH_EV_IP || strchr(v, ':') || !dot)
+			continue;
+		char net[SH_PREFIX_STRLEN];
+		snprintf(net, sizeof(net), "%.*s.0/24", (int)(dot - v), v);
+		const char *key = net;
+		v4 += !bsearch(&key, nets, n_nets, sizeof(*nets), cmp_cstr);
+	}
+	free(nets);
 	free(values);
 	double share = n ? (double)either / (double)n : 0;
 	if (o->c.json) {

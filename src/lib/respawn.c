@@ -658,3 +658,14 @@ size_t sh_linker_listed(const struct sh_linker *l, const uint32_t **vids, const 
 	*since = l->listed_t;
 	return l->n_listed;
 }
+
+void sh_linker_live(const struct sh_linker *l, int64_t now,
+		    void (*cb)(uint32_t vid, int64_t until, void *arg), void *arg)
+{
+	for (size_t i = 0; i < l->n_vals; i++) {
+		const struct value *v = &l->vals[i];
+		if (listed_at(l, v, now))
+			cb((uint32_t)i, v->live_members ? NONE_T : v->member_off_t + l->cfg.window,
+			   arg);
+	}
+}

@@ -114,6 +114,12 @@ unsigned sh_linker_sight(const struct sh_linker *l, uint32_t i);
 /* Campaign of indicator i: the member of its connected group that ranks first, or
  * UINT32_MAX when it has none. */
 uint32_t sh_linker_campaign(const struct sh_linker *l, uint32_t i);
+/* Live campaign infrastructure once the pass is over, as of now (not before the last event):
+ * cb gets each listable, unguarded value a campaign member online now carries (until is
+ * INT64_MIN: as long as it stays online), or one taken down within the window before now
+ * (until: that takedown plus the window). */
+void sh_linker_live(const struct sh_linker *l, int64_t now,
+		    void (*cb)(uint32_t vid, int64_t until, void *arg), void *arg);
 /* Values that were live campaign infrastructure at some time (listable kinds only), and the
  * time each first was. */
 size_t sh_linker_listed(const struct sh_linker *l, const uint32_t **vids, const int64_t **since);

@@ -150,6 +150,19 @@ static void test_guard(void **state)
 	sh_linker_free(l);
 }
 
+struct live {
+	size_t n;
+	int64_t until;
+};
+
+static void on_live(uint32_t vid, int64_t until, void *arg)
+{
+	struct live *x = arg;
+	(void)vid;
+	x->n++;
+	x->until = until;
+}
+
 /* A new indicator on a live campaign's /24 is listed at first sight and joins it. */
 static void test_infrastructure(void **state)
 {
@@ -171,6 +184,10 @@ static void test_infrastructure(void **state)
 	assert_int_equal(sh_linker_listed(l, &vids, &since), 1);
 	assert_string_equal(sh_linker_value(l, vids[0], NULL, NULL), "192.0.2.0/24");
 	assert_int_equal(since[0], 12 * H);
+	struct live seen = {0};
+	sh_linker_live(l, 30 * H, on_live, &seen);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.until, OPEN);
 	sh_linker_free(l);
 }
 
@@ -195,6 +212,10 @@ static void test_window(void **state)
 	assert_int_equal(e[0].old_ind, 0);
 	assert_int_equal(e[0].new_ind, 1);
 	assert_int_equal(sh_linker_campaign(l, 3), UINT32_MAX);
+	/* the campaign of 0 and 1 is online: its address is live infrastructure */
+	struct live seen = {0};
+	sh_linker_live(l, 100 * H, on_live, &seen);
+	assert_int_equal(seen.n, 1);
 	sh_linker_free(l);
 }
 
