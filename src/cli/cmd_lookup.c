@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "engine/campaign.h"
 #include "engine/intel.h"
 #include "engine/netdb.h"
 
@@ -21,7 +22,10 @@ static void help(FILE *f)
 		"(prefix, ASN, AS org, country, hosting provider) as of its first sighting, and that\n"
 		"ASN's verdict (docs/method.md; computed over the whole store once per run).\n"
 		"'listed' is true when the indicator or something covering it is on a feed now (an open\n"
-		"online run); 'online' is that for the indicator itself (null when never seen itself).\n"
+		"online run), or when it lands on the address, /24 or registrable domain of a campaign\n"
+		"live at the end of the data (reason 'infrastructure', docs/campaigns.md: listed at\n"
+		"first sight, for the respawn window only); 'online' is that for the indicator itself\n"
+		"(null when never seen itself).\n"
 		"Exit 2 when an argument is not an indicator.\n");
 }
 
@@ -205,6 +209,46 @@ static const struct sh_intel_net *verdict_of(struct sh_store *s, struct verdicts
 	return sh_intel_find(v->in, key);
 }
 
+/* Campaigns, linked over the whole store on first need, once per run. */
+struct camps {
+	struct sh_campaigns *c;
+	int rc;
+};
+
+static bool infra_of(struct sh_store *s, struct camps *cs, const struct sh_indicator *ind,
+		     struct sh_camp_infra *out)
+{
+	if (!cs->c && !cs->rc) {
+		struct sh_linker_config cfg = {SH_CAMPAIGN_WINDOW_DEFAULT, SH_CAMPAIGN_BOUND_DEFAULT};
+		if ((cs->rc = sh_campaigns_compute(s, NULL, &cfg, false, &cs->c)) != 0)
+			cli_err("campaigns unavailable: %s", sh_strerror(cs->rc));
+	}
+	if (!cs->c || ind->type == SH_IND_CIDR)
+		return false;
+	const struct sh_ip *ip = ind->type == SH_IND_IP ? &ind->prefix.ip
+				 : ind->host.type == SH_HOST_IP ? &ind->host.ip : NULL;
+	const char *name = ind->type == SH_IND_DOMAIN ? ind->value
+			   : ind->type == SH_IND_URL && ind->host.type == SH_HOST_DOMAIN ? ind->host.name
+											 : NULL;
+	return sh_campaigns_infrastructure(cs->c, ip, name, out);
+}
+
+static void infra_text(const struct sh_camp_infra *x, char *buf, size_t len)
+{
+	char t[SH_TIME_STRLEN];
+	const struct sh_campaign *k = x->campaign;
+	int n = snprintf(buf, len,
+			 "infrastructure: on %s %s of live campaign %lld (%zu members, %zu online, "
+			 "%zu respawns)",
+			 sh_evkey_name(x->key), x->value, (long long)k->id, k->n_members, k->online,
+			 k->n_respawns);
+	if (n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, x->until == SH_TIME_NONE
+							    ? ", listed while a member is online"
+							    : ", listed until %s",
+			 cli_time(x->until, t));
+}
+
 static json_t *verdict_json(const struct sh_intel_net *n)
 {
 	json_t *reasons = json_array();
@@ -215,8 +259,8 @@ static json_t *verdict_json(const struct sh_intel_net *n)
 }
 
 /* Looks one argument up and prints it; CLI_OK, CLI_PARTIAL (not an indicator) or CLI_FAIL. */
-static int lookup_one(struct sh_store *s, struct sh_netdb *db, struct verdicts *vs, const char *arg,
-		      bool json)
+static int lookup_one(struct sh_store *s, struct sh_netdb *db, struct verdicts *vs,
+		      struct camps *cs, const char *arg, bool json)
 {
 	struct sh_indicator *ind = malloc(sizeof(*ind));
 	if (!ind)
@@ -257,6 +301,9 @@ static int lookup_one(struct sh_store *s, struct sh_netdb *db, struct verdicts *
 			last = r->last_seen;
 	}
 	listed |= l.urls_online > 0;
+	struct sh_camp_infra infra;
+	bool on_infra = infra_of(s, cs, ind, &infra);
+	listed |= on_infra;
 
 	/* network of the address, as of its first sighting */
 	const struct sh_ip *ip = NULL;
@@ -302,6 +349,10 @@ static int lookup_one(struct sh_store *s, struct sh_netdb *db, struct verdicts *
 				 l.urls_total, l.urls_online);
 			json_array_append_new(reasons, json_string(reason));
 		}
+		if (on_infra) {
+			infra_text(&infra, reason, sizeof(reason));
+			json_array_append_new(reasons, json_string(reason));
+		}
 		if (at.special) {
 			snprintf(reason, sizeof(reason), "special-purpose address space (%s): never attributed",
 				 at.special);
@@ -323,6 +374,14 @@ static int lookup_one(struct sh_store *s, struct sh_netdb *db, struct verdicts *
 		json_object_set_new(o, "urls_on_host", json_integer((json_int_t)l.urls_total));
 		json_object_set_new(o, "network_as_of", cli_json_time(at.asn_table_as_of));
 		json_object_set_new(o, "network_verdict", verdict ? verdict_json(verdict) : json_null());
+		json_object_set_new(o, "infrastructure",
+				    on_infra ? json_pack("{s:s, s:s, s:I, s:I, s:I, s:o}", "key",
+							 sh_evkey_name(infra.key), "value", infra.value,
+							 "campaign", (json_int_t)infra.campaign->id,
+							 "members", (json_int_t)infra.campaign->n_members,
+							 "online", (json_int_t)infra.campaign->online, "until",
+							 cli_json_time(infra.until))
+					     : json_null());
 		cli_json_line(o);
 	} else {
 		char a1[SH_TIME_STRLEN], a2[SH_TIME_STRLEN];
@@ -336,6 +395,10 @@ static int lookup_one(struct sh_store *s, struct sh_netdb *db, struct verdicts *
 		if (l.urls_total > 5)
 			printf("  why:      %lu URLs on this host are known, %lu online now\n", l.urls_total,
 			       l.urls_online);
+		if (on_infra) {
+			infra_text(&infra, reason, sizeof(reason));
+			printf("  why:      %s\n", reason);
+		}
 		if (l.n)
 			printf("  seen:     first %s, last %s%s\n", cli_time(first, a1), cli_time(last, a2),
 			       self ? (self->online ? ", online now" : ", offline now") : "");
@@ -387,9 +450,10 @@ int cmd_lookup(int argc, char **argv)
 		cli_err("network tables unavailable: %s", sh_strerror(rc));
 	int ret = CLI_OK;
 	struct verdicts vs = {0};
+	struct camps cs = {0};
 	for (int i = optind; i < argc && ret != CLI_FAIL; i++) {
 		if (strcmp(argv[i], "-") != 0) {
-			int r = lookup_one(s, db, &vs, argv[i], c.json);
+			int r = lookup_one(s, db, &vs, &cs, argv[i], c.json);
 			ret = r > ret ? r : ret;
 			continue;
 		}
@@ -401,12 +465,13 @@ int cmd_lookup(int argc, char **argv)
 				line[--n] = '\0';
 			if (n == 0 || line[0] == '#')
 				continue;
-			int r = lookup_one(s, db, &vs, line, c.json);
+			int r = lookup_one(s, db, &vs, &cs, line, c.json);
 			ret = r > ret ? r : ret;
 		}
 		free(line);
 	}
 	sh_intel_free(vs.in);
+	sh_campaigns_free(cs.c);
 	sh_netdb_free(db);
 	sh_store_close(s);
 	return ret;

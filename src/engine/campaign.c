@@ -43,12 +43,12 @@ struct ctx {
  * there, so the name links nobody, as MISP's warninglists of file-hosting and cloud
  * services keep such values from correlating. Subdomains match too. */
 static const char *const shared_services[] = {
-	"000webhostapp.com", "1drv.com", "1drv.ms", "amazonaws.com", "bitbucket.org",
+	"000webhostapp.com", "1drv.com", "1drv.ms", "aliyuncs.com", "amazonaws.com", "bitbucket.org",
 	"blogspot.com", "box.com", "cloudfront.net", "discord.com", "discordapp.com",
 	"discordapp.net", "docs.google.com", "dropbox.com", "dropboxusercontent.com",
 	"firebasestorage.googleapis.com", "free.fr", "github.com", "githubusercontent.com",
 	"gitlab.com", "google.com", "googleapis.com", "googleusercontent.com", "live.com",
-	"mediafire.com", "mega.nz", "onedrive.com", "pardot.com", "pastebin.com", "pbworks.com",
+	"mediafire.com", "mega.nz", "myqcloud.com", "onedrive.com", "pardot.com", "pastebin.com", "pbworks.com",
 	"sendspace.com", "sharepoint.com", "top4top.io", "top4top.net", "transfer.sh",
 	"weebly.com", "wetransfer.com", "windows.net", "wixsite.com", "wixstatic.com",
 	"x10host.com", "yadi.sk", "zippyshare.com",
@@ -235,6 +235,8 @@ static int on_indicator(const struct sh_intel_ind *ind, void *arg)
 	if (rc != 0)
 		return rc;
 	struct sh_camp_ind *ci = &c->inds[c->n_inds];
+	if (ind->last_seen > c->end)
+		c->end = ind->last_seen;
 	*ci = (struct sh_camp_ind){
 		.id = ind->id, .type = ind->type, .first_seen = ind->first_seen,
 		.last_seen = ind->last_seen, .online = ind->online,
@@ -508,6 +510,7 @@ int sh_campaigns_compute(struct sh_store *s, const struct sh_policy *p,
 	if (!c)
 		return SH_ENOMEM;
 	c->cfg = *cfg;
+	c->end = SH_TIME_NONE;
 	c->priv = calloc(1, sizeof(*c->priv));
 	if (!c->priv) {
 		free(c);
@@ -688,4 +691,39 @@ const struct sh_respawn_net *sh_respawn_net_find(const struct sh_respawn_net *v,
 			hi = mid;
 	}
 	return NULL;
+}
+
+static bool live(const struct sh_campaigns *c, enum sh_evkey key, const char *v,
+		 struct sh_camp_infra *out)
+{
+	uint32_t vid = sh_linker_find(c->linker, key, v, strlen(v)), member;
+	int64_t until;
+	if (vid == UINT32_MAX || !sh_linker_live_value(c->linker, vid, c->end, &until, &member) ||
+	    c->camp_of[member] == UINT32_MAX)
+		return false;
+	*out = (struct sh_camp_infra){key, sh_linker_value(c->linker, vid, NULL, NULL),
+				      &c->camps[c->camp_of[member]], until};
+	return true;
+}
+
+bool sh_campaigns_infrastructure(const struct sh_campaigns *c, const struct sh_ip *ip,
+				 const char *name, struct sh_camp_infra *out)
+{
+	if (c->end == SH_TIME_NONE)
+		return false;
+	char buf[SH_PREFIX_STRLEN];
+	if (ip) {
+		sh_ip_format(ip, buf);
+		if (live(c, SH_EV_IP, buf, out))
+			return true;
+		struct sh_prefix net;
+		sh_prefix_from_ip(ip, ip->af == SH_AF_V4 ? 24 : 48, &net);
+		sh_prefix_format(&net, buf);
+		if (live(c, SH_EV_NET, buf, out))
+			return true;
+	}
+	if (!name)
+		return false;
+	char reg[SH_DOMAIN_MAX];
+	return live(c, SH_EV_DOMAIN, sh_domain_registrable(name, reg) == 0 ? reg : name, out);
 }

@@ -55,6 +55,7 @@ struct sh_campaigns {
 	uint32_t *camp_of;          /* per indicator: index into camps or UINT32_MAX */
 	struct sh_campaign *camps;  /* by members, then first sighting */
 	size_t n_camps;
+	int64_t end;                /* the last sighting in the store: "now" for the data */
 	struct {
 		double read, link;
 	} timing;
@@ -69,6 +70,19 @@ SH_MUST_CHECK int sh_campaigns_compute(struct sh_store *s, const struct sh_polic
 				       const struct sh_linker_config *cfg, bool countries,
 				       struct sh_campaigns **out);
 void sh_campaigns_free(struct sh_campaigns *c);
+
+/* Live campaign infrastructure that an address or host name lands on. */
+struct sh_camp_infra {
+	enum sh_evkey key;                 /* SH_EV_IP, SH_EV_NET or SH_EV_DOMAIN */
+	const char *value;                 /* "192.0.2.7", "192.0.2.0/24", "example.net" */
+	const struct sh_campaign *campaign;
+	int64_t until;                     /* SH_TIME_NONE while a member stays online */
+};
+/* Whether ip (NULL: none) or the normalised host name (NULL: none) lands on infrastructure
+ * of a campaign live at the end of the data: its address, /24 or /48, or registrable domain.
+ * Such a site is listed at first sight, with reason "infrastructure", until *until. */
+bool sh_campaigns_infrastructure(const struct sh_campaigns *c, const struct sh_ip *ip,
+				 const char *name, struct sh_camp_infra *out);
 
 /* The indicator with this canonical value, or SIZE_MAX. */
 size_t sh_campaigns_find(const struct sh_campaigns *c, const char *value);

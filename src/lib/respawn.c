@@ -663,9 +663,34 @@ void sh_linker_live(const struct sh_linker *l, int64_t now,
 		    void (*cb)(uint32_t vid, int64_t until, void *arg), void *arg)
 {
 	for (size_t i = 0; i < l->n_vals; i++) {
-		const struct value *v = &l->vals[i];
-		if (listed_at(l, v, now))
-			cb((uint32_t)i, v->live_members ? NONE_T : v->member_off_t + l->cfg.window,
-			   arg);
+		int64_t until;
+		uint32_t member;
+		if (sh_linker_live_value(l, (uint32_t)i, now, &until, &member))
+			cb((uint32_t)i, until, arg);
 	}
+}
+
+uint32_t sh_linker_find(const struct sh_linker *l, enum sh_evkey type, const char *value,
+			size_t len)
+{
+	if (!l->n_slots)
+		return UINT32_MAX;
+	uint64_t h = value_hash(type, value, len);
+	for (size_t k = h & (l->n_slots - 1); l->slots[k]; k = (k + 1) & (l->n_slots - 1)) {
+		const struct value *x = &l->vals[l->slots[k] - 1];
+		if (x->hash == h && x->type == type && x->len == len && memcmp(x->s, value, len) == 0)
+			return l->slots[k] - 1;
+	}
+	return UINT32_MAX;
+}
+
+bool sh_linker_live_value(const struct sh_linker *l, uint32_t vid, int64_t now, int64_t *until,
+			  uint32_t *member)
+{
+	const struct value *v = &l->vals[vid];
+	if (!listed_at(l, v, now))
+		return false;
+	*until = v->live_members ? NONE_T : v->member_off_t + l->cfg.window;
+	*member = v->rep;
+	return true;
 }

@@ -120,6 +120,13 @@ uint32_t sh_linker_campaign(const struct sh_linker *l, uint32_t i);
  * (until: that takedown plus the window). */
 void sh_linker_live(const struct sh_linker *l, int64_t now,
 		    void (*cb)(uint32_t vid, int64_t until, void *arg), void *arg);
+/* The id of a value, or UINT32_MAX when no indicator carries it. */
+uint32_t sh_linker_find(const struct sh_linker *l, enum sh_evkey type, const char *value,
+			size_t len);
+/* Whether value vid is live campaign infrastructure at now (as sh_linker_live), until when
+ * (INT64_MIN: while a member stays online) and the member that carried it last. */
+bool sh_linker_live_value(const struct sh_linker *l, uint32_t vid, int64_t now, int64_t *until,
+			  uint32_t *member);
 /* Values that were live campaign infrastructure at some time (listable kinds only), and the
  * time each first was. */
 size_t sh_linker_listed(const struct sh_linker *l, const uint32_t **vids, const int64_t **since);

@@ -157,6 +157,35 @@ linked = {x['indicator'] for x in map(json.loads, open('$T/fs.json')) if x['link
 news = {e['new'] for e in map(json.loads, open('$T/r.json'))}
 sys.exit(0 if linked == news else 1)"
 
+# first-sight listing by infrastructure, in lookup: an address never in any feed on the /24
+# of a campaign live at the end of the slice, a new name under a live campaign's domain; not
+# the /24 of a campaign over since August, nor a name on a shared cloud storage platform
+"$SHERIFF" lookup --db "$T/s.db" --json 185.244.25.250 wt99.downyouxi.com 83.97.20.200 \
+	zz.file.myqcloud.com > "$T/lk.json"
+cat > "$T/infra.py" <<'PY'
+import json, sys
+want = {
+    '185.244.25.250': ('net', '185.244.25.0/24'),
+    'wt99.downyouxi.com': ('domain', 'downyouxi.com'),
+    '83.97.20.200': None,
+    'zz.file.myqcloud.com': None,
+}
+bad = 0
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    w = want.pop(d['indicator'])
+    inf = d['infrastructure']
+    got = (inf['key'], inf['value']) if inf else None
+    ok = got == w and d['listed'] == (w is not None)
+    if w:
+        ok = ok and not d['sources'] and any(r.startswith('infrastructure: ') for r in d['reasons'])
+    if not ok:
+        bad += 1
+        print('differs:', line.strip())
+sys.exit(1 if bad or want else 0)
+PY
+check "lookup lists new sites on live campaign infrastructure, only there" python3 "$T/infra.py" "$T/lk.json"
+
 # an empty store and bad options
 "$SHERIFF" ingest --db "$T/e.db" /dev/null 2>/dev/null || true
 check "campaigns on an empty store" to "$T/empty.txt" "$SHERIFF" campaigns --db "$T/e.db"
