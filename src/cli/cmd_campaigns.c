@@ -18,7 +18,7 @@ struct opts {
 	struct sh_linker_config cfg;
 	const char *policy;
 	unsigned long limit, min_size;
-	bool timing;
+	bool timing, countries;
 	/* campaigns */
 	int64_t replay_after;
 	/* respawns */
@@ -28,13 +28,13 @@ struct opts {
 };
 
 enum { O_WINDOW = 1, O_BOUND, O_POLICY, O_LIMIT, O_MIN_SIZE, O_TIMING, O_REPLAY, O_CAMPAIGN,
-       O_NETWORK, O_FIRST_SIGHT };
+       O_NETWORK, O_FIRST_SIGHT, O_COUNTRIES };
 
 static void help_campaigns(FILE *f)
 {
 	fprintf(f,
 		"usage: sheriff campaigns [--limit N] [--min-size N] [--window DUR] [--bound N]\n"
-		"                         [--policy FILE] [--replay-after DUR] [--timing]\n"
+		"                         [--policy FILE] [--countries] [--replay-after DUR] [--timing]\n"
 		"                         [--db PATH] [--json]\n\n"
 		"Campaigns: groups of indicators linked by respawns (a new indicator first seen within\n"
 		"--window of another one's takedown, sharing evidence: the same IP, /24 or /48,\n"
@@ -48,6 +48,7 @@ static void help_campaigns(FILE *f)
 		"  --bound N          a value carried by more than N indicators so far does not link\n"
 		"                     (over-correlation guard; default 100)\n"
 		"  --policy FILE      listing policy whose allowlist never links (default built-in)\n"
+		"  --countries        also count the countries crossed (loads the country table)\n"
 		"  --replay-after DUR instead, the replay summary: of the indicators first seen DUR\n"
 		"                     after the first sighting or later, how many were linked or\n"
 		"                     listed by live campaign infrastructure at first sight, and what\n"
@@ -94,6 +95,7 @@ static int parse(int argc, char **argv, bool respawns, struct opts *o)
 		{"campaign", required_argument, NULL, O_CAMPAIGN},
 		{"network", required_argument, NULL, O_NETWORK},
 		{"first-sight", no_argument, NULL, O_FIRST_SIGHT},
+		{"countries", no_argument, NULL, O_COUNTRIES},
 		{NULL, 0, NULL, 0},
 	};
 	void (*help)(FILE *) = respawns ? help_respawns : help_campaigns;
@@ -143,6 +145,10 @@ static int parse(int argc, char **argv, bool respawns, struct opts *o)
 			ok = respawns;
 			o->network = optarg;
 			break;
+		case O_COUNTRIES:
+			ok = !respawns;
+			o->countries = true;
+			break;
 		case O_FIRST_SIGHT:
 			ok = respawns;
 			o->first_sight = true;
@@ -191,7 +197,7 @@ static int compute(const struct opts *o, const char *cmd, struct sh_store **s,
 		sh_policy_free(p);
 		return CLI_FAIL;
 	}
-	int rc = sh_campaigns_compute(*s, p, &o->cfg, false, out);
+	int rc = sh_campaigns_compute(*s, p, &o->cfg, o->countries, out);
 	sh_policy_free(p);
 	if (rc != 0) {
 		cli_err("%s: %s %s", cmd, sh_strerror(rc), rc == SH_ESTORE ? sh_store_errmsg(*s) : "");
@@ -216,16 +222,18 @@ static json_t *evidence_json(const struct sh_campaigns *g, uint32_t vid, uint32_
 	return o;
 }
 
-static void campaign_row(const struct sh_campaigns *g, const struct sh_campaign *k)
+static void campaign_row(const struct sh_campaigns *g, const struct sh_campaign *k, bool cc)
 {
 	char a[SH_TIME_STRLEN], b[SH_TIME_STRLEN];
-	char delay[32] = "-";
+	char delay[32] = "-", ncc[24] = "-";
+	if (cc)
+		snprintf(ncc, sizeof(ncc), "%zu", k->n_countries);
 	if (k->median_delay_h >= 0)
 		snprintf(delay, sizeof(delay), "%.1f", k->median_delay_h);
-	printf("%-8lld %7zu %7zu %-20s %-20s %7.1f %6zu %8s %4zu %4zu %3zu  ", (long long)k->id,
+	printf("%-8lld %7zu %7zu %-20s %-20s %7.1f %6zu %8s %4zu %4zu %3s  ", (long long)k->id,
 	       k->n_members, k->n_respawns, cli_time(k->first_seen, a), cli_time(k->last_seen, b),
 	       (double)(k->last_seen - k->first_seen) / 86400.0, k->online, delay, k->n_asns,
-	       k->n_prefixes, k->n_countries);
+	       k->n_prefixes, ncc);
 	for (size_t e = 0; e < k->n_evidence && e < 3; e++) {
 		enum sh_evkey type;
 		const char *v = sh_linker_value(g->linker, k->evidence[e].vid, &type, NULL);
@@ -234,7 +242,7 @@ static void campaign_row(const struct sh_campaigns *g, const struct sh_campaign 
 	putchar('\n');
 }
 
-static void campaign_json(const struct sh_campaigns *g, const struct sh_campaign *k)
+static void campaign_json(const struct sh_campaigns *g, const struct sh_campaign *k, bool cc)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "campaign", json_integer(k->id));
@@ -248,7 +256,7 @@ static void campaign_json(const struct sh_campaigns *g, const struct sh_campaign
 	json_object_set_new(o, "median_respawn_delay_h", hours(k->median_delay_h));
 	json_object_set_new(o, "asns", json_integer((json_int_t)k->n_asns));
 	json_object_set_new(o, "prefixes", json_integer((json_int_t)k->n_prefixes));
-	json_object_set_new(o, "countries", json_integer((json_int_t)k->n_countries));
+	json_object_set_new(o, "countries", cc ? json_integer((json_int_t)k->n_countries) : json_null());
 	json_t *ev = json_array();
 	for (size_t e = 0; e < k->n_evidence; e++)
 		json_array_append_new(ev, evidence_json(g, k->evidence[e].vid, k->evidence[e].respawns));
@@ -398,9 +406,9 @@ int cmd_campaigns(int argc, char **argv)
 				continue;
 			shown++;
 			if (o.c.json)
-				campaign_json(g, k);
+				campaign_json(g, k, o.countries);
 			else
-				campaign_row(g, k);
+				campaign_row(g, k, o.countries);
 		}
 		if (!o.c.json) {
 			size_t in = 0;
