@@ -22,7 +22,7 @@ struct opts {
 	/* campaigns */
 	int64_t replay_after;
 	/* respawns */
-	int64_t campaign;
+	const char *campaign;
 	const char *network;
 	bool first_sight;
 };
@@ -101,7 +101,7 @@ static int parse(int argc, char **argv, bool respawns, struct opts *o)
 	void (*help)(FILE *) = respawns ? help_respawns : help_campaigns;
 	*o = (struct opts){
 		.cfg = {SH_CAMPAIGN_WINDOW_DEFAULT, SH_CAMPAIGN_BOUND_DEFAULT},
-		.limit = respawns ? 0 : 20, .min_size = 2, .replay_after = -1, .campaign = -1,
+		.limit = respawns ? 0 : 20, .min_size = 2, .replay_after = -1,
 	};
 	unsigned long v;
 	int opt;
@@ -138,8 +138,8 @@ static int parse(int argc, char **argv, bool respawns, struct opts *o)
 				cli_err("--replay-after: a duration such as 90d");
 			break;
 		case O_CAMPAIGN:
-			ok = respawns && cli_parse_count("--campaign", optarg, 1, INT64_MAX, &v);
-			o->campaign = (int64_t)v;
+			ok = respawns;
+			o->campaign = optarg;
 			break;
 		case O_NETWORK:
 			ok = respawns;
@@ -230,7 +230,7 @@ static void campaign_row(const struct sh_campaigns *g, const struct sh_campaign 
 		snprintf(ncc, sizeof(ncc), "%zu", k->n_countries);
 	if (k->median_delay_h >= 0)
 		snprintf(delay, sizeof(delay), "%.1f", k->median_delay_h);
-	printf("%-8lld %7zu %7zu %-20s %-20s %7.1f %6zu %8s %4zu %4zu %3s  ", (long long)k->id,
+	printf("%-8s %7zu %7zu %-20s %-20s %7.1f %6zu %8s %4zu %4zu %3s  ", k->id,
 	       k->n_members, k->n_respawns, cli_time(k->first_seen, a), cli_time(k->last_seen, b),
 	       (double)(k->last_seen - k->first_seen) / 86400.0, k->online, delay, k->n_asns,
 	       k->n_prefixes, ncc);
@@ -245,7 +245,7 @@ static void campaign_row(const struct sh_campaigns *g, const struct sh_campaign 
 static void campaign_json(const struct sh_campaigns *g, const struct sh_campaign *k, bool cc)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "campaign", json_integer(k->id));
+	json_object_set_new(o, "campaign", json_string(k->id));
 	json_object_set_new(o, "members", json_integer((json_int_t)k->n_members));
 	json_object_set_new(o, "respawns", json_integer((json_int_t)k->n_respawns));
 	json_object_set_new(o, "first_seen", cli_json_time(k->first_seen));
@@ -453,7 +453,7 @@ static void respawn_out(const struct sh_campaigns *g, const struct sh_respawn *e
 			json_array_append_new(sh, evidence_json(g, shared[e->first_shared + j], 0));
 		json_object_set_new(o, "shared", sh);
 		json_object_set_new(o, "weight", json_real(e->weight / 2.0));
-		json_object_set_new(o, "campaign", json_integer(k->id));
+		json_object_set_new(o, "campaign", json_string(k->id));
 		json_object_set_new(o, "asn", b->asn ? json_integer(b->asn) : json_null());
 		json_object_set_new(o, "prefix", b->prefix ? json_string(b->prefix) : json_null());
 		json_object_set_new(o, "country", b->country ? json_string(b->country) : json_null());
@@ -461,8 +461,8 @@ static void respawn_out(const struct sh_campaigns *g, const struct sh_respawn *e
 		return;
 	}
 	char t1[SH_TIME_STRLEN], t2[SH_TIME_STRLEN];
-	printf("%-20s %-20s %7.1f %-8lld %s -> %s  [", cli_time(e->t_off, t1), cli_time(e->t_new, t2),
-	       delay, (long long)k->id, a->value, b->value);
+	printf("%-20s %-20s %7.1f %-8s %s -> %s  [", cli_time(e->t_off, t1), cli_time(e->t_new, t2),
+	       delay, k->id, a->value, b->value);
 	for (uint32_t j = 0; j < e->n_shared; j++) {
 		enum sh_evkey type;
 		const char *v = sh_linker_value(g->linker, shared[e->first_shared + j], &type, NULL);
@@ -517,7 +517,7 @@ int cmd_respawns(int argc, char **argv)
 			       "campaign", "old -> new  [shared evidence]");
 		unsigned long shown = 0;
 		for (size_t i = 0; i < n && (!o.limit || shown < o.limit); i++) {
-			if (o.campaign >= 0 && g->camps[g->camp_of[e[i].new_ind]].id != o.campaign)
+			if (o.campaign && strcmp(g->camps[g->camp_of[e[i].new_ind]].id, o.campaign) != 0)
 				continue;
 			if (o.network && !on_network(&g->inds[e[i].new_ind], o.network))
 				continue;

@@ -238,9 +238,9 @@ static void infra_text(const struct sh_camp_infra *x, char *buf, size_t len)
 	char t[SH_TIME_STRLEN];
 	const struct sh_campaign *k = x->campaign;
 	int n = snprintf(buf, len,
-			 "infrastructure: on %s %s of live campaign %lld (%zu members, %zu online, "
+			 "infrastructure: on %s %s of live campaign %s (%zu members, %zu online, "
 			 "%zu respawns)",
-			 sh_evkey_name(x->key), x->value, (long long)k->id, k->n_members, k->online,
+			 sh_evkey_name(x->key), x->value, k->id, k->n_members, k->online,
 			 k->n_respawns);
 	if (n > 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, x->until == SH_TIME_NONE
@@ -375,9 +375,9 @@ static int lookup_one(struct sh_store *s, struct sh_netdb *db, struct verdicts *
 		json_object_set_new(o, "network_as_of", cli_json_time(at.asn_table_as_of));
 		json_object_set_new(o, "network_verdict", verdict ? verdict_json(verdict) : json_null());
 		json_object_set_new(o, "infrastructure",
-				    on_infra ? json_pack("{s:s, s:s, s:I, s:I, s:I, s:o}", "key",
+				    on_infra ? json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "key",
 							 sh_evkey_name(infra.key), "value", infra.value,
-							 "campaign", (json_int_t)infra.campaign->id,
+							 "campaign", infra.campaign->id,
 							 "members", (json_int_t)infra.campaign->n_members,
 							 "online", (json_int_t)infra.campaign->online, "until",
 							 cli_json_time(infra.until))

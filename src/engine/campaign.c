@@ -326,6 +326,7 @@ static int cmp_camp(const void *a, const void *b)
 	return strcmp(x->first_value, y->first_value);
 }
 
+
 static int cmp_ev(const void *a, const void *b, void *arg)
 {
 	const struct sh_camp_evidence *x = a, *y = b;
@@ -347,7 +348,6 @@ static int summarise(struct sh_campaigns *c, struct sh_campaign *k, uint32_t roo
 	sh_linker_respawns(c->linker, &e);
 	const uint32_t *shared = sh_linker_shared(c->linker);
 	const struct sh_camp_ind *first = &c->inds[root];
-	k->id = first->id;
 	k->first_value = first->value;
 	k->first_seen = first->first_seen;
 	k->last_seen = first->last_seen;
@@ -394,14 +394,57 @@ static int summarise(struct sh_campaigns *c, struct sh_campaign *k, uint32_t roo
 	return 0;
 }
 
+static int cmp_by_sight(const void *a, const void *b, void *arg)
+{
+	const struct sh_camp_ind *v = arg;
+	const struct sh_camp_ind *x = &v[*(const uint32_t *)a], *y = &v[*(const uint32_t *)b];
+	if (x->first_seen != y->first_seen)
+		return x->first_seen < y->first_seen ? -1 : 1;
+	return strcmp(x->value, y->value);
+}
+
+/* Ids from the first member's value, in the campaigns' canonical order; a clash (rare with
+ * 32 bits) takes the next free number, so ids are unique and still reproducible. */
+static int name_campaigns(struct sh_campaigns *c)
+{
+	size_t n_slots = 16;
+	while (n_slots < 2 * c->n_camps)
+		n_slots *= 2;
+	uint32_t *used = calloc(n_slots, sizeof(*used));
+	uint8_t *full = calloc(n_slots, 1);
+	if (!used || !full) {
+		free(used);
+		free(full);
+		return SH_ENOMEM;
+	}
+	for (size_t j = 0; j < c->n_camps; j++) {
+		uint32_t id = (uint32_t)site_hash(c->camps[j].first_value, strlen(c->camps[j].first_value));
+		for (;;) {
+			size_t k = (id * 2654435761u) & (n_slots - 1);
+			while (full[k] && used[k] != id)
+				k = (k + 1) & (n_slots - 1);
+			if (!full[k]) {
+				full[k] = 1;
+				used[k] = id;
+				break;
+			}
+			id++;
+		}
+		snprintf(c->camps[j].id, sizeof(c->camps[j].id), "%08x", id);
+	}
+	free(used);
+	free(full);
+	return 0;
+}
+
 static int group(struct sh_campaigns *c)
 {
 	size_t n = c->n_inds;
 	c->camp_of = malloc((n ? n : 1) * sizeof(*c->camp_of));
 	if (!c->camp_of)
 		return SH_ENOMEM;
-	/* roots get campaign numbers in index order; members are listed in index order, which
-	 * is store id order, close to first-sighting order */
+	/* campaign numbers in order of first appearance (a member may come before its root);
+	 * members are listed in index order, which is store id order */
 	uint32_t *count = calloc(n ? n : 1, sizeof(*count));
 	if (!count)
 		return SH_ENOMEM;
@@ -412,7 +455,7 @@ static int group(struct sh_campaigns *c)
 		uint32_t r = sh_linker_campaign(c->linker, (uint32_t)i);
 		if (r == UINT32_MAX)
 			continue;
-		if (c->camp_of[r] == UINT32_MAX || r == i)
+		if (c->camp_of[r] == UINT32_MAX)
 			c->camp_of[r] = (uint32_t)k++;
 		c->camp_of[i] = c->camp_of[r];
 		count[c->camp_of[i]]++;
@@ -441,6 +484,9 @@ static int group(struct sh_campaigns *c)
 			struct sh_campaign *g = &c->camps[c->camp_of[i]];
 			g->members[g->n_members++] = (uint32_t)i;
 		}
+	for (size_t j = 0; j < k; j++)
+		qsort_r(c->camps[j].members, c->camps[j].n_members, sizeof(uint32_t), cmp_by_sight,
+			c->inds);
 	for (size_t i = 0; i < n_e; i++)
 		resp_at[c->camp_of[e[i].new_ind] + 1]++;
 	for (size_t j = 0; j < k; j++)
@@ -461,6 +507,7 @@ static int group(struct sh_campaigns *c)
 		for (size_t j = 0; j < k; j++)
 			for (size_t i = 0; i < c->camps[j].n_members; i++)
 				c->camp_of[c->camps[j].members[i]] = (uint32_t)j;
+		rc = name_campaigns(c);
 	}
 out:
 	free(count);
@@ -472,14 +519,6 @@ out:
 	return rc;
 }
 
-static int cmp_by_sight(const void *a, const void *b, void *arg)
-{
-	const struct sh_camp_ind *v = arg;
-	const struct sh_camp_ind *x = &v[*(const uint32_t *)a], *y = &v[*(const uint32_t *)b];
-	if (x->first_seen != y->first_seen)
-		return x->first_seen < y->first_seen ? -1 : 1;
-	return strcmp(x->value, y->value);
-}
 
 /* Ranks by first sighting, then value: the store's ids depend on ingest order, this does not. */
 static int canonical_order(const struct sh_campaigns *c, uint32_t **out)

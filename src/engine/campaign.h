@@ -35,10 +35,12 @@ struct sh_camp_evidence {
 };
 
 struct sh_campaign {
-	int64_t id;                /* store id of its first member */
-	const char *first_value;   /* and its value */
+	/* 8 hex digits from its first member's value: the same in any store holding the same
+	 * data, whatever the ingest order (store ids are not) */
+	char id[9];
+	const char *first_value;   /* its first member (by first sighting, then value) */
 	size_t n_members, n_respawns;
-	uint32_t *members;         /* indicator indices, in store id order */
+	uint32_t *members;         /* indicator indices, by first sighting, then value */
 	int64_t first_seen, last_seen;
 	size_t online;             /* members online now */
 	double median_delay_h;     /* of its respawns */

@@ -373,7 +373,20 @@ static void note_listed(struct sh_linker *l, struct value *v, int64_t t)
 		v->listed_since = t;
 }
 
-/* A member's values are infrastructure while it is online and for a window after. */
+static void unite(struct sh_linker *l, uint32_t a, uint32_t b)
+{
+	uint32_t ra = find(l, a), rb = find(l, b);
+	if (ra == rb)
+		return;
+	if (rank(l, ra) < rank(l, rb))
+		l->inds[rb].parent = ra;
+	else
+		l->inds[ra].parent = rb;
+}
+
+/* A member's values are infrastructure while it is online and for a window after. Campaigns
+ * that come to share live infrastructure are one: which member a value names as its
+ * representative then does not matter, so the groups do not depend on processing order. */
 static void join(struct sh_linker *l, uint32_t i, int64_t t)
 {
 	struct ind *x = &l->inds[i];
@@ -382,6 +395,8 @@ static void join(struct sh_linker *l, uint32_t i, int64_t t)
 	x->member = true;
 	for (uint32_t k = 0; k < x->n_vals; k++) {
 		struct value *v = &l->vals[l->ind_vals[x->val0 + k]];
+		if (v->rep != NO_IND && listed_at(l, v, t))
+			unite(l, i, v->rep);
 		if (x->online)
 			v->live_members++;
 		else if (v->member_off_t == NONE_T || v->member_off_t < x->off_t)
@@ -415,6 +430,8 @@ static void on_on(struct sh_linker *l, uint32_t i, int64_t t)
 		return;
 	for (uint32_t k = 0; k < x->n_vals; k++) {
 		struct value *v = &l->vals[l->ind_vals[x->val0 + k]];
+		if (v->rep != NO_IND && listed_at(l, v, t))
+			unite(l, i, v->rep);
 		v->live_members++;
 		v->rep = i;
 		note_listed(l, v, t);
@@ -532,11 +549,7 @@ static int on_new(struct sh_linker *l, uint32_t b, int64_t t)
 		return 0;
 	/* the respawn names the best predecessor; the campaign takes in every one that links */
 	for (size_t q = 0; q < n_links; q++) {
-		uint32_t ra = find(l, links[q]), rb = find(l, b);
-		if (ra != rb && rank(l, ra) < rank(l, rb))
-			l->inds[rb].parent = ra;
-		else if (ra != rb)
-			l->inds[ra].parent = rb;
+		unite(l, links[q], b);
 		join(l, links[q], t);
 	}
 	join(l, b, t);
