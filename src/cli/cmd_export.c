@@ -10,11 +10,18 @@
 #include "engine/policy.h"
 #include "export/export.h"
 
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void help(FILE *f)
 {
 	fprintf(f, "usage: sheriff export --format NAME [--out PATH] [--policy FILE] [--kind KIND]\n"
 		   "                      [--zone NAME] [--state DIR] [--at TIME] [--force] [--db PATH]\n"
-		   "                      [--json]\n"
+		   "                      [--timing] [--json]\n"
 		   "       sheriff export --show-policy [--policy FILE]\n\n"
 		   "Writes what the store lists now (online indicators, offline ones for their grace\n"
 		   "period, never anything allowlisted) in a consumer's format, each entry with its\n"
@@ -32,7 +39,8 @@ static void help(FILE *f)
 		"                  beside the output, .NAME.FORMAT.state)\n"
 		"  --at TIME       the export time (default: now); listings expire relative to it\n"
 		"  --force         publish even when the guard refuses (it still says why)\n"
-		"  --show-policy   print the effective policy and exit\n\n"
+		"  --show-policy   print the effective policy and exit\n"
+		"  --timing        print the time spent in each phase to stderr\n\n"
 		"The guard refuses to replace the output when the list shrank by more than the\n"
 		"policy's max_shrink since the last publish, or when it would list the whole address\n"
 		"space, a prefix shorter than min_prefix_v4/v6, a public suffix, or anything the\n"
@@ -62,7 +70,7 @@ static void on_warn(void *arg, const char *msg)
 
 int cmd_export(int argc, char **argv)
 {
-	enum { O_FORMAT = 1, O_OUT, O_POLICY, O_KIND, O_ZONE, O_STATE, O_AT, O_FORCE, O_SHOW };
+	enum { O_FORMAT = 1, O_OUT, O_POLICY, O_KIND, O_ZONE, O_STATE, O_AT, O_FORCE, O_SHOW, O_TIMING };
 	static const struct option longopts[] = {
 		CLI_COMMON_LONGOPTS,
 		{"format", required_argument, NULL, O_FORMAT},
@@ -74,6 +82,7 @@ int cmd_export(int argc, char **argv)
 		{"at", required_argument, NULL, O_AT},
 		{"force", no_argument, NULL, O_FORCE},
 		{"show-policy", no_argument, NULL, O_SHOW},
+		{"timing", no_argument, NULL, O_TIMING},
 		{NULL, 0, NULL, 0},
 	};
 	struct cli_common c = {0};
@@ -82,7 +91,7 @@ int cmd_export(int argc, char **argv)
 	enum sh_export_kind kind = SH_KIND_DEFAULT;
 	struct sh_export_opts o = {.warn = on_warn};
 	int64_t at = (int64_t)time(NULL);
-	bool show = false;
+	bool show = false, timing = false;
 	char zone_buf[SH_DOMAIN_MAX];
 	int opt;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -127,6 +136,9 @@ int cmd_export(int argc, char **argv)
 			break;
 		case O_SHOW:
 			show = true;
+			break;
+		case O_TIMING:
+			timing = true;
 			break;
 		case 'h':
 			help(stdout);
@@ -178,7 +190,9 @@ int cmd_export(int argc, char **argv)
 	struct sh_listing_set set;
 	memset(&set, 0, sizeof(set));
 	unsigned long policy_diags = ds.n;
+	double t0 = now_s();
 	rc = sh_allowlist_build(p, s, on_diag, &ds, &al);
+	double t_allow = now_s() - t0;
 	if (rc == 0)
 		rc = sh_listing_build(s, p, al, at, &set);
 	int ret = CLI_OK;
@@ -189,7 +203,13 @@ int cmd_export(int argc, char **argv)
 		struct sh_export_ctx ctx = {.set = &set, .policy = p, .allow = al, .kind = kind,
 					    .zone = zone, .at = at, .tool = "sheriff 0.1.0"};
 		struct sh_export_result res;
+		double t1 = now_s();
 		rc = sh_export_run(fmt, &ctx, &o, &res);
+		if (timing)
+			fprintf(stderr,
+				"timing: allowlist %.3f s, read and policy %.3f s, sort %.3f s, "
+				"write %.3f s\n",
+				t_allow, set.timing.read, set.timing.sort, now_s() - t1);
 		if (rc == SH_ECONFLICT && res.refused) {
 			cli_err("export refused by the guard: %s; %s", res.why,
 				o.out ? "the previous output is kept (--force publishes anyway)"
@@ -201,14 +221,15 @@ int cmd_export(int argc, char **argv)
 		} else {
 			const struct sh_listing_stats *st = &set.stats;
 			if (c.json) {
-				json_t *j = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i}", "format",
-						      fmt->name, "out", o.out ? o.out : "-", "entries",
-						      (json_int_t)res.entries, "previous",
+				json_t *j = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i}",
+						      "format", fmt->name, "out", o.out ? o.out : "-",
+						      "entries", (json_int_t)res.entries, "previous",
 						      (json_int_t)res.previous, "listed",
 						      (json_int_t)st->listed, "allowlisted",
 						      (json_int_t)st->allowlisted, "expired",
 						      (json_int_t)st->expired, "problems",
-						      (json_int_t)st->problems);
+						      (json_int_t)st->problems, "networks",
+						      (json_int_t)st->networks);
 				if (o.out)
 					cli_json_line(j);
 				else

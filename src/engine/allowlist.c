@@ -533,6 +533,26 @@ enum sh_allow_match sh_allowlist_domain(const struct sh_allowlist *a, const char
 	return SH_AL_NONE;
 }
 
+/* Halving a prefix until each half is clear of the allowlist or inside it gives the fewest
+ * prefixes: a half that is clear is never split further. */
+int sh_allowlist_split(const struct sh_allowlist *a, const struct sh_prefix *p,
+		       int (*cb)(const struct sh_prefix *piece, void *arg), void *arg)
+{
+	enum sh_allow_match m = sh_allowlist_prefix(a, p, NULL);
+	if (m == SH_AL_NONE)
+		return cb(p, arg);
+	if (m == SH_AL_INSIDE || p->len >= (p->ip.af == SH_AF_V4 ? 32 : 128))
+		return 0;
+	struct sh_prefix half = *p;
+	half.len++;
+	int rc = sh_allowlist_split(a, &half, cb, arg);
+	if (rc == 0) {
+		half.ip.b[p->len / 8] |= (uint8_t)(0x80u >> (p->len % 8));
+		rc = sh_allowlist_split(a, &half, cb, arg);
+	}
+	return rc;
+}
+
 size_t sh_allowlist_domains(const struct sh_allowlist *a, const char *const **out)
 {
 	*out = a->sorted;

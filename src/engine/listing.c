@@ -9,11 +9,15 @@
 
 #include <fnmatch.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "engine/intel.h"
 #include "lib/domain.h"
 #include "lib/timefmt.h"
 
@@ -31,6 +35,9 @@ struct table {
 
 struct intern {
 	struct table strings, cats;
+	/* the last sighting category decided: its memo key and the key's threat and tags */
+	const char *last_key, *last_source, *last_threat, *last_tags;
+	int last_cat;
 };
 
 static uint64_t hash_bytes(const char *s, size_t n)
@@ -135,6 +142,8 @@ static int match_category(const struct sh_policy *p, const struct sh_listing_src
 {
 	for (size_t i = 0; i < p->n_cats; i++) {
 		const struct sh_policy_category *c = &p->cats[i];
+		if ((int)i == p->network_cat)
+			continue; /* whole networks only */
 		if (c->threats.n + c->sources.n + c->tags.n == 0)
 			return (int)i;
 		if (any_match(&c->threats, g->threat) || any_match(&c->sources, g->source) ||
@@ -144,11 +153,22 @@ static int match_category(const struct sh_policy *p, const struct sh_listing_src
 	return -1;
 }
 
-/* Category index of one sighting, or -1; *err set when out of memory. */
+/* Whether s (NULL as "") is the memo key's field that starts at f (fields end in 0x1f). */
+static bool same_field(const char *f, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	return strncmp(f, s ? s : "", n) == 0 && f[n] == '\x1f';
+}
+
+/* Category index of one sighting, or -1; *err set when out of memory. The last answer is
+ * kept: consecutive indicators mostly come from the same source with the same threat. */
 static int sighting_category(struct sh_listing_set *set, const struct sh_listing_src *g,
 			     int *err)
 {
 	struct intern *in = set->intern;
+	if (in->last_key && g->source == in->last_source && same_field(in->last_threat, g->threat) &&
+	    same_field(in->last_tags, g->tags))
+		return in->last_cat;
 	char key[1024];
 	const char *parts[3] = {g->source, g->threat ? g->threat : "", g->tags ? g->tags : ""};
 	size_t n = 0;
@@ -177,6 +197,11 @@ static int sighting_category(struct sh_listing_set *set, const struct sh_listing
 		x->value = match_category(set->policy, g);
 		in->cats.n++;
 	}
+	in->last_key = x->s;
+	in->last_source = g->source;
+	in->last_threat = strchr(x->s, '\x1f') + 1;
+	in->last_tags = strchr(in->last_threat, '\x1f') + 1;
+	in->last_cat = x->value;
 	return x->value;
 }
 
@@ -226,7 +251,7 @@ static int push(struct builder *b, const struct sh_listing *l)
 {
 	struct sh_listing_set *set = b->set;
 	if (set->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 4096;
+		size_t cap = b->cap ? b->cap * 2 : 65536;
 		if (cap > SIZE_MAX / sizeof(*set->v))
 			return SH_ENOMEM;
 		struct sh_listing *v = realloc(set->v, cap * sizeof(*v));
@@ -428,6 +453,303 @@ static int on_indicator(const struct sh_listing_ind *ind, void *arg)
 	return 0;
 }
 
+/* ---- reading the store in a thread of its own ------------------------------------------- */
+/* SQLite's stepping and decoding is about half of the work and the policy most of the rest, so
+ * the store is walked in a second thread that hands over batches of indicators, copied (a
+ * walk's rows are valid during its callback only), and the two halves overlap. Source names
+ * get one copy each for the whole walk, so equal sources keep equal pointers (the category
+ * memo and the source lists compare pointers first). */
+#define BATCH_INDS 4096
+#define N_BATCHES 4
+
+struct batch {
+	struct sh_listing_ind *inds;
+	size_t n;
+	struct sh_listing_src *srcs;
+	size_t n_srcs, cap_srcs;
+	struct sh_arena texts;
+	struct batch *next;
+};
+
+struct reader {
+	struct sh_store *s;
+	int64_t since;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct batch *full, **full_tail, *free_list; /* handed over, and back */
+	struct batch *cur;                           /* being filled by the reader */
+	bool done;                                   /* the walk is over */
+	atomic_bool stop;                            /* the builder failed: stop reading */
+	int rc;                                      /* the walk's result */
+	/* source names: the walk's pointer and the reader's own copy */
+	const char **name_from, **name_to;
+	size_t n_names;
+	struct sh_arena names;
+	struct batch pool[N_BATCHES];
+};
+
+static const char *reader_name(struct reader *r, const char *name)
+{
+	for (size_t i = r->n_names; i-- > 0;)
+		if (r->name_from[i] == name)
+			return r->name_to[i];
+	if ((r->n_names & (r->n_names - 1)) == 0) {
+		size_t cap = r->n_names ? r->n_names * 2 : 8;
+		const char **from = realloc(r->name_from, cap * sizeof(*from));
+		if (!from)
+			return NULL;
+		r->name_from = from;
+		const char **to = realloc(r->name_to, cap * sizeof(*to));
+		if (!to)
+			return NULL;
+		r->name_to = to;
+	}
+	const char *copy = sh_arena_strndup(&r->names, name, strlen(name));
+	if (!copy)
+		return NULL;
+	r->name_from[r->n_names] = name;
+	r->name_to[r->n_names++] = copy;
+	return copy;
+}
+
+/* Hands the current batch over, when it holds anything; called with the lock held. */
+static void reader_submit(struct reader *r)
+{
+	if (r->cur && r->cur->n) {
+		r->cur->next = NULL;
+		*r->full_tail = r->cur;
+		r->full_tail = &r->cur->next;
+		r->cur = NULL;
+		pthread_cond_broadcast(&r->cv);
+	}
+}
+
+/* Hands the current batch over and waits for an empty one. */
+static int reader_next_batch(struct reader *r)
+{
+	pthread_mutex_lock(&r->mu);
+	reader_submit(r);
+	while (!r->cur && !r->free_list && !atomic_load(&r->stop))
+		pthread_cond_wait(&r->cv, &r->mu);
+	if (!r->cur && r->free_list) {
+		r->cur = r->free_list;
+		r->free_list = r->cur->next;
+	}
+	pthread_mutex_unlock(&r->mu);
+	if (!r->cur)
+		return SH_ECANCELED;
+	r->cur->n = r->cur->n_srcs = 0;
+	sh_arena_reset(&r->cur->texts);
+	return 0;
+}
+
+static const char *copy_text(struct batch *b, const char *s)
+{
+	return s ? sh_arena_strndup(&b->texts, s, strlen(s)) : NULL;
+}
+
+static int reader_take(const struct sh_listing_ind *ind, void *arg)
+{
+	struct reader *r = arg;
+	if (atomic_load_explicit(&r->stop, memory_order_relaxed))
+		return SH_ECANCELED;
+	struct batch *b = r->cur;
+	if (!b || b->n == BATCH_INDS || b->cap_srcs - b->n_srcs < ind->n_sources) {
+		int rc = reader_next_batch(r);
+		if (rc != 0)
+			return rc;
+		b = r->cur;
+		if (b->cap_srcs < ind->n_sources) {
+			/* the batch is empty: nothing points into its sources yet */
+			struct sh_listing_src *v = realloc(b->srcs, ind->n_sources * sizeof(*v));
+			if (!v)
+				return SH_ENOMEM;
+			b->srcs = v;
+			b->cap_srcs = ind->n_sources;
+		}
+	}
+	struct sh_listing_ind *x = &b->inds[b->n];
+	*x = *ind;
+	x->value = copy_text(b, ind->value);
+	x->host = copy_text(b, ind->host);
+	struct sh_listing_src *g = &b->srcs[b->n_srcs];
+	x->sources = g;
+	for (size_t i = 0; i < ind->n_sources; i++) {
+		const struct sh_listing_src *o = &ind->sources[i];
+		g[i] = *o;
+		g[i].source = reader_name(r, o->source);
+		g[i].threat = copy_text(b, o->threat);
+		g[i].malware = copy_text(b, o->malware);
+		g[i].tags = copy_text(b, o->tags);
+		g[i].ref = copy_text(b, o->ref);
+		if (!g[i].source || (o->threat && !g[i].threat) || (o->malware && !g[i].malware) ||
+		    (o->tags && !g[i].tags) || (o->ref && !g[i].ref))
+			return SH_ENOMEM;
+	}
+	if (!x->value || (ind->host && !x->host))
+		return SH_ENOMEM;
+	b->n_srcs += ind->n_sources;
+	b->n++;
+	return 0;
+}
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	int rc = sh_store_foreach_listing(r->s, r->since, reader_take, r);
+	pthread_mutex_lock(&r->mu);
+	if (rc == 0)
+		reader_submit(r);
+	r->rc = rc;
+	r->done = true;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* Walks the store in a second thread, calling on_indicator here for every indicator. */
+static int read_store(struct sh_store *s, int64_t since, struct builder *bld)
+{
+	struct reader *r = calloc(1, sizeof(*r));
+	if (!r)
+		return SH_ENOMEM;
+	r->s = s;
+	r->since = since;
+	r->full_tail = &r->full;
+	atomic_init(&r->stop, false);
+	sh_arena_init(&r->names, 4096);
+	int rc = 0;
+	for (size_t i = 0; i < N_BATCHES; i++) {
+		struct batch *b = &r->pool[i];
+		sh_arena_init(&b->texts, 1 << 18);
+		b->inds = malloc(BATCH_INDS * sizeof(*b->inds));
+		b->cap_srcs = 4 * BATCH_INDS;
+		b->srcs = malloc(b->cap_srcs * sizeof(*b->srcs));
+		if (!b->inds || !b->srcs)
+			rc = SH_ENOMEM;
+		b->next = r->free_list;
+		r->free_list = b;
+	}
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	pthread_t tid;
+	bool started = rc == 0 && pthread_create(&tid, NULL, reader_main, r) == 0;
+	if (rc == 0 && !started)
+		rc = sh_store_foreach_listing(s, since, on_indicator, bld); /* no thread: one pass */
+	while (started) {
+		pthread_mutex_lock(&r->mu);
+		while (!r->full && !r->done)
+			pthread_cond_wait(&r->cv, &r->mu);
+		struct batch *b = r->full;
+		if (b) {
+			r->full = b->next;
+			if (!r->full)
+				r->full_tail = &r->full;
+		}
+		pthread_mutex_unlock(&r->mu);
+		if (!b)
+			break;
+		for (size_t i = 0; i < b->n && rc == 0; i++)
+			rc = on_indicator(&b->inds[i], bld);
+		pthread_mutex_lock(&r->mu);
+		b->next = r->free_list;
+		r->free_list = b;
+		if (rc != 0)
+			atomic_store(&r->stop, true);
+		pthread_cond_broadcast(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+		if (rc != 0)
+			break;
+	}
+	if (started) {
+		pthread_join(tid, NULL);
+		if (rc == 0)
+			rc = r->rc;
+	}
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->cv);
+	for (size_t i = 0; i < N_BATCHES; i++) {
+		free(r->pool[i].inds);
+		free(r->pool[i].srcs);
+		sh_arena_fini(&r->pool[i].texts);
+	}
+	free(r->name_from);
+	free(r->name_to);
+	sh_arena_fini(&r->names);
+	free(r);
+	return rc;
+}
+
+/* ---- whole networks ------------------------------------------------------------------------ */
+static int add_network_piece(const struct sh_prefix *piece, void *arg)
+{
+	struct builder *b = arg;
+	b->set->stats.networks++;
+	return add_prefix(b, piece, SH_LF_NETWORK);
+}
+
+/* The routed prefixes of the networks whose verdict the policy lists, each cut around the
+ * allowlist. Without an AS map there are no routed prefixes, and the network computation
+ * (a second pass over the store) is skipped. */
+static int add_networks(struct builder *b, struct sh_store *s)
+{
+	struct sh_listing_set *set = b->set;
+	const struct sh_policy *p = b->p;
+	if (!p->network_verdicts || p->network_cat < 0 || !p->cats[p->network_cat].list ||
+	    !(p->types & (1u << SH_IND_CIDR)))
+		return 0;
+	struct sh_arena tmp;
+	sh_arena_init(&tmp, 4096);
+	struct sh_asmap_table *tables;
+	size_t n_tables = 0;
+	int rc = sh_store_asmap_tables(s, &tmp, &tables, &n_tables);
+	sh_arena_fini(&tmp);
+	if (rc != 0 || n_tables == 0)
+		return rc;
+	struct sh_intel *in;
+	rc = sh_intel_compute(s, SH_INTEL_PREFIX, &in);
+	if (rc != 0)
+		return rc;
+	const struct sh_policy_category *c = &p->cats[p->network_cat];
+	const char *source = intern_str(set, "sheriff-networks"), *threat = intern_str(set, "network");
+	for (size_t i = 0; rc == 0 && i < in->n_nets; i++) {
+		const struct sh_intel_net *net = &in->nets[i];
+		struct sh_prefix pf;
+		if (!(p->network_verdicts & (1u << net->score.verdict)) ||
+		    sh_prefix_parse(net->key, strlen(net->key), false, &pf) != 0)
+			continue;
+		unsigned min = pf.ip.af == SH_AF_V4 ? p->network_min_prefix_v4 : p->network_min_prefix_v6;
+		unsigned guard = pf.ip.af == SH_AF_V4 ? p->min_prefix_v4 : p->min_prefix_v6;
+		if (pf.len < (min > guard ? min : guard)) {
+			set->stats.networks_broad++;
+			continue;
+		}
+		char ev[400];
+		int n = snprintf(ev, sizeof(ev), "network %s (AS%u%s%s): verdict %s, score %.0f, %lu "
+				 "indicator%s, %lu online", net->key, net->asn, net->org[0] ? " " : "",
+				 net->org, sh_verdict_name(net->score.verdict), net->score.score,
+				 net->total, net->total == 1 ? "" : "s", net->active);
+		struct sh_listing *l = &b->cur;
+		memset(l, 0, sizeof(*l));
+		l->cat = (uint16_t)p->network_cat;
+		l->flags = net->active ? SH_LF_ONLINE : 0;
+		l->n_sources = 1;
+		l->sources = source;
+		l->threat = threat;
+		l->network = intern(set, ev, n < 0 ? 0 : (size_t)n >= sizeof(ev) ? sizeof(ev) - 1 : (size_t)n);
+		l->first_seen = net->first_seen;
+		l->last_seen = net->last_seen;
+		/* the verdict holds while the network's record does: renewed by every export */
+		l->expires = set->at + c->expiry;
+		if (!l->sources || !l->threat || !l->network)
+			rc = SH_ENOMEM;
+		else
+			rc = sh_allowlist_split(b->al, &pf, add_network_piece, b);
+	}
+	sh_intel_free(in);
+	return rc;
+}
+
 /* RFC 5782: 127.0.0.2 (and ::ffff:127.0.0.2 for IPv6 lists) and "test" are always listed;
  * they take the category whose IP code is 127.0.0.2, else the first. */
 static int add_test_entries(struct builder *b)
@@ -591,32 +913,6 @@ static int radix_sort(struct sort_key *k, size_t n)
 	return 0;
 }
 
-static int sort_listings(struct sh_listing_set *set)
-{
-	if (set->n < 2)
-		return 0;
-	struct sort_key *k = malloc(set->n * sizeof(*k));
-	struct sh_listing *v = malloc(set->n * sizeof(*v));
-	if (!k || !v) {
-		free(k);
-		free(v);
-		return SH_ENOMEM;
-	}
-	for (size_t i = 0; i < set->n; i++)
-		k[i] = (struct sort_key){listing_key(&set->v[i]), &set->v[i]};
-	int rc = radix_sort(k, set->n);
-	for (size_t i = 0; rc == 0 && i < set->n; i++)
-		v[i] = *k[i].l;
-	free(k);
-	if (rc != 0) {
-		free(v);
-		return rc;
-	}
-	free(set->v);
-	set->v = v;
-	return 0;
-}
-
 /* dst absorbs src, which has the same key. */
 static int merge(struct sh_listing_set *set, struct sh_listing *dst, const struct sh_listing *src)
 {
@@ -650,10 +946,70 @@ static int merge(struct sh_listing_set *set, struct sh_listing *dst, const struc
 		dst->tags = src->tags;
 	if (!dst->ref)
 		dst->ref = src->ref;
+	/* the network's evidence stays only on a listing in the network category */
+	if (dst->cat != set->policy->network_cat)
+		dst->network = NULL;
+	else if (!dst->network)
+		dst->network = src->network;
 	if (!dst->problem)
 		dst->problem = src->problem;
 	else if (src->problem)
 		set->stats.problems--; /* counted twice for one entry */
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sorts the set and merges entries with the same key into one, in one pass over the sorted
+ * keys (only entries with equal sort keys can be equal). */
+static int sort_listings(struct sh_listing_set *set)
+{
+	if (set->n < 2)
+		return 0;
+	struct sort_key *k = malloc(set->n * sizeof(*k));
+	struct sh_listing *v = malloc(set->n * sizeof(*v));
+	if (!k || !v) {
+		free(k);
+		free(v);
+		return SH_ENOMEM;
+	}
+	for (size_t i = 0; i < set->n; i++)
+		k[i] = (struct sort_key){listing_key(&set->v[i]), &set->v[i]};
+	int rc = radix_sort(k, set->n);
+	/* The listings are gathered in sorted order, and their values copied along in that order,
+	 * so that the exporters, which read every value once in order, read memory in order:
+	 * scattered reads cost a cache and TLB miss each. Prefetching hides the gather's own. */
+	size_t m = 0;
+	for (size_t i = 0; i < set->n && rc == 0; i++) {
+		if (i + 16 < set->n)
+			__builtin_prefetch(k[i + 16].l);
+		if (i + 8 < set->n)
+			__builtin_prefetch(k[i + 8].l->value);
+		if (m && k[i].key == k[i - 1].key && cmp_listing(&v[m - 1], k[i].l) == 0) {
+			rc = merge(set, &v[m - 1], k[i].l);
+			continue;
+		}
+		v[m] = *k[i].l;
+		if (!(v[m].flags & SH_LF_TEST)) {
+			v[m].value = sh_arena_strndup(&set->arena, v[m].value, strlen(v[m].value));
+			if (!v[m].value)
+				rc = SH_ENOMEM;
+		}
+		m++;
+	}
+	free(k);
+	if (rc != 0) {
+		free(v);
+		return rc;
+	}
+	free(set->v);
+	set->v = v;
+	set->n = m;
 	return 0;
 }
 
@@ -672,25 +1028,21 @@ int sh_listing_build(struct sh_store *s, const struct sh_policy *p, const struct
 	for (size_t i = 0; i < p->n_cats; i++)
 		if (p->cats[i].offline_grace > grace)
 			grace = p->cats[i].offline_grace;
-	int rc = sh_store_foreach_listing(s, at - grace, on_indicator, &b);
+	double t0 = now_s();
+	int rc = read_store(s, at - grace, &b);
+	if (rc == 0)
+		rc = add_networks(&b, s);
 	if (rc == 0)
 		rc = add_test_entries(&b);
 	if (rc != 0)
 		return rc;
+	double t1 = now_s();
+	out->timing.read = t1 - t0;
 	rc = sort_listings(out);
-	if (rc != 0)
-		return rc;
-	size_t k = 0;
-	for (size_t i = 0; i < out->n && rc == 0; i++) {
-		if (k && cmp_listing(&out->v[k - 1], &out->v[i]) == 0)
-			rc = merge(out, &out->v[k - 1], &out->v[i]);
-		else
-			out->v[k++] = out->v[i];
-	}
-	out->n = k;
 	for (size_t i = 0; i < out->n; i++)
 		if (!(out->v[i].flags & SH_LF_TEST))
 			out->stats.listed++;
+	out->timing.sort = now_s() - t1;
 	return rc;
 }
 
@@ -719,6 +1071,26 @@ static void put(char *buf, size_t n, size_t *off, const char *s)
 	*off += len;
 }
 
+/* sh_time_format with a two-entry memo: exports ask for the same few snapshot times a
+ * million times. */
+static const char *time_text(int64_t t)
+{
+	static _Thread_local struct {
+		int64_t t;
+		bool set;
+		char s[SH_TIME_STRLEN];
+	} memo[2];
+	static _Thread_local unsigned next;
+	for (int i = 0; i < 2; i++)
+		if (memo[i].set && memo[i].t == t)
+			return memo[i].s;
+	unsigned k = next++ & 1;
+	sh_time_format(t, memo[k].s);
+	memo[k].t = t;
+	memo[k].set = true;
+	return memo[k].s;
+}
+
 size_t sh_listing_evidence(const struct sh_listing_set *set, const struct sh_listing *l,
 			   char *buf, size_t n)
 {
@@ -732,10 +1104,20 @@ size_t sh_listing_evidence(const struct sh_listing_set *set, const struct sh_lis
 	/* by hand rather than snprintf: exports format a million of these */
 	const struct sh_policy_category *c = &set->policy->cats[l->cat];
 	char first[SH_TIME_STRLEN], last[SH_TIME_STRLEN];
-	sh_time_format(l->first_seen, first);
-	sh_time_format(l->last_seen, last);
+	memcpy(first, time_text(l->first_seen), sizeof(first));
+	memcpy(last, time_text(l->last_seen), sizeof(last));
 	put(buf, n, &off, c->name);
 	put(buf, n, &off, ": ");
+	if (l->network) {
+		put(buf, n, &off, l->network);
+		put(buf, n, &off, "; first ");
+		put(buf, n, &off, first);
+		put(buf, n, &off, "; last ");
+		put(buf, n, &off, last);
+		if (l->flags & SH_LF_ONLINE)
+			put(buf, n, &off, "; online");
+		return off;
+	}
 	if (l->flags & SH_LF_FROM_URL)
 		put(buf, n, &off, "serves listed URLs, ");
 	put(buf, n, &off, l->threat ? l->threat : c->description);

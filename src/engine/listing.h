@@ -12,6 +12,7 @@ enum sh_listing_flag {
 	SH_LF_ONLINE = 1,   /* online in some source now (else listed for its grace period) */
 	SH_LF_FROM_URL = 2, /* a host that serves listed URLs, not listed itself */
 	SH_LF_TEST = 4,     /* RFC 5782 test entry (127.0.0.2, ::ffff:127.0.0.2, "test") */
+	SH_LF_NETWORK = 8,  /* the routed prefix (or a part of it) of a network with a listed verdict */
 };
 
 struct sh_listing {
@@ -23,6 +24,9 @@ struct sh_listing {
 	uint32_t n_sources;
 	const char *sources;       /* source names, sorted, comma-separated */
 	const char *threat, *malware, *tags, *ref; /* the first source's that has one, or NULL */
+	/* SH_LF_NETWORK: "network 45.0.0.0/22 (AS64500 Example Ltd): verdict bph, score 91,
+	 * 4 indicators, 1 online"; else NULL */
+	const char *network;
 	int64_t first_seen, last_seen; /* over the sources that list it */
 	int64_t expires;           /* when the listing lapses unless a later export renews it */
 	/* Why the publish guard must refuse a list holding this entry (over-broad, covering
@@ -38,6 +42,14 @@ struct sh_listing_stats {
 	unsigned long unlisted;      /* category not published, or no category matched */
 	unsigned long few_sources;   /* fewer sources than min_sources */
 	unsigned long problems;      /* entries with a guard problem */
+	unsigned long networks;      /* network prefixes listed (after allowlist cuts) */
+	unsigned long networks_broad;/* networks with the verdict but too short a prefix */
+};
+
+/* Seconds spent building the set, for --timing and the benchmark. */
+struct sh_listing_timing {
+	double read;  /* reading the store and applying the policy and the allowlist */
+	double sort;  /* sorting and merging */
 };
 
 struct sh_listing_set {
@@ -46,11 +58,13 @@ struct sh_listing_set {
 	struct sh_listing *v;     /* IPv4 (address, then shorter prefix first), IPv6, domains, URLs */
 	size_t n;
 	struct sh_listing_stats stats;
+	struct sh_listing_timing timing;
 	struct sh_arena arena;
 	void *intern;             /* private: interned strings */
 };
 
-/* Builds the set as of time at from the store. */
+/* Builds the set as of time at from the store: its indicators, and the routed prefixes of the
+ * networks whose verdict the policy lists (when the store has an AS map). */
 SH_MUST_CHECK int sh_listing_build(struct sh_store *s, const struct sh_policy *p,
 				   const struct sh_allowlist *a, int64_t at,
 				   struct sh_listing_set *out);

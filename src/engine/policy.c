@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine/loader.h"
+#include "lib/score.h"
 
 #define CODE(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
 #define HOUR INT64_C(3600)
@@ -95,7 +96,19 @@ static const struct default_cat default_cats[] = {
 	{"drop", "network run by or hijacked for criminals (DROP)", CODE(127, 0, 0, 5),
 	 CODE(127, 0, 1, 5), 110, NULL, "*drop*", NULL},
 	{"abuse", "other abuse", CODE(127, 0, 0, 10), CODE(127, 0, 1, 10), 60, NULL, NULL, NULL},
+	/* network_category: whole prefixes of networks with a BPH verdict, no indicators */
+	{"bph_network", "network with a bulletproof-hosting verdict", CODE(127, 0, 0, 6),
+	 CODE(127, 0, 1, 6), 110, NULL, NULL, NULL},
 };
+
+/* The index of the category named name, or -1. */
+static int find_category(const struct sh_policy *p, const char *name)
+{
+	for (size_t i = 0; i < p->n_cats; i++)
+		if (strcmp(p->cats[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
 
 static void set_text(char *dst, size_t cap, const char *s, size_t n)
 {
@@ -196,6 +209,10 @@ int sh_policy_new(struct sh_policy **out)
 	p->url_ip_hosts = true;
 	p->url_domain_hosts = false;
 	p->min_sources = 1;
+	p->network_verdicts = 1u << SH_VERDICT_BPH;
+	snprintf(p->network_category, sizeof(p->network_category), "bph_network");
+	p->network_min_prefix_v4 = 16;
+	p->network_min_prefix_v6 = 32;
 	p->ttl = HOUR;
 	p->negative_ttl = 5 * 60;
 	p->refresh = HOUR;
@@ -231,6 +248,7 @@ int sh_policy_new(struct sh_policy **out)
 		if (rc == 0)
 			rc = set_list_str(p, &c->tags, d->tags);
 	}
+	p->network_cat = find_category(p, p->network_category);
 	if (rc == 0) {
 		for (size_t i = 0; i < p->n_cats; i++) {
 			p->cats[i].ttl = p->ttl;
@@ -273,6 +291,7 @@ struct parser {
 	bool set_ttl[SH_POLICY_MAX_CATEGORIES], set_expiry[SH_POLICY_MAX_CATEGORIES],
 		set_grace[SH_POLICY_MAX_CATEGORIES];
 	bool global_ttl, global_expiry, global_grace;
+	unsigned long network_category_line; /* where network_category was set, 0: not */
 	int rc; /* out of memory */
 };
 
@@ -529,6 +548,38 @@ static void key_listing(struct parser *ps, const char *k, size_t kn, const char 
 	} else if (is_word(k, kn, "min_sources")) {
 		if (parse_uint(ps, v, vn, 1, 100, &u))
 			p->min_sources = (unsigned)u;
+	} else if (is_word(k, kn, "network_verdicts")) {
+		struct sh_pattern_list l;
+		unsigned verdicts = 0;
+		if ((ps->rc = set_list(p, &l, v, vn)) != 0)
+			return;
+		for (size_t i = 0; i < l.n; i++) {
+			int found = -1;
+			for (int x = SH_VERDICT_CLEAN; x <= SH_VERDICT_BPH; x++)
+				if (strcasecmp(l.v[i], sh_verdict_name((enum sh_verdict)x)) == 0)
+					found = x;
+			if (found < 0 && !(l.n == 1 && strcasecmp(l.v[i], "none") == 0)) {
+				bad(ps, "unknown verdict '%s' (bph, suspicious, abused, clean, or none)",
+				    shown(l.v[i], strlen(l.v[i]), b));
+				return;
+			}
+			if (found >= 0)
+				verdicts |= 1u << found;
+		}
+		p->network_verdicts = verdicts;
+	} else if (is_word(k, kn, "network_category")) {
+		if (!category_name_ok(v, vn)) {
+			bad(ps, "not a category name: '%s'", shown(v, vn, b));
+			return;
+		}
+		set_text(p->network_category, sizeof(p->network_category), v, vn);
+		ps->network_category_line = ps->line;
+	} else if (is_word(k, kn, "network_min_prefix_v4")) {
+		if (parse_uint(ps, v, vn, 1, 32, &u))
+			p->network_min_prefix_v4 = (unsigned)u;
+	} else if (is_word(k, kn, "network_min_prefix_v6")) {
+		if (parse_uint(ps, v, vn, 1, 128, &u))
+			p->network_min_prefix_v6 = (unsigned)u;
 	} else {
 		bad(ps, "unknown setting '%s' in [listing]", shown(k, kn, b));
 	}
@@ -816,6 +867,12 @@ int sh_policy_parse(struct sh_policy *p, const char *buf, size_t len, const char
 			bad(&ps, "category '%s' needs ip_code and domain_code", c->name);
 		}
 	}
+	/* a file with categories of its own lists networks only where it names their category */
+	p->network_cat = find_category(p, p->network_category);
+	if (p->network_cat < 0 && ps.network_category_line && p->network_verdicts) {
+		ps.line = ps.network_category_line;
+		bad(&ps, "network_category '%s' is not a [category] of this policy", p->network_category);
+	}
 	return ps.errors ? SH_EINVAL : 0;
 }
 
@@ -881,6 +938,20 @@ void sh_policy_dump(const struct sh_policy *p, FILE *f)
 	}
 	fprintf(f, "\nurl_ip_hosts = %s\nurl_domain_hosts = %s\nmin_sources = %u\n",
 		p->url_ip_hosts ? "yes" : "no", p->url_domain_hosts ? "yes" : "no", p->min_sources);
+	fprintf(f, "network_verdicts =");
+	first = true;
+	/* without its category no network is listed: say so, so the dump parses back */
+	unsigned verdicts = p->network_cat >= 0 ? p->network_verdicts : 0;
+	for (int x = SH_VERDICT_BPH; x >= SH_VERDICT_CLEAN; x--) {
+		if (verdicts & (1u << x)) {
+			fprintf(f, "%s %s", first ? "" : ",", sh_verdict_name((enum sh_verdict)x));
+			first = false;
+		}
+	}
+	fprintf(f, "%s\nnetwork_category = %s\nnetwork_min_prefix_v4 = %u\n"
+		   "network_min_prefix_v6 = %u\n",
+		first ? " none" : "", p->network_category, p->network_min_prefix_v4,
+		p->network_min_prefix_v6);
 	fprintf(f, "\n[dns]\n");
 	dump_dur(f, "ttl", p->ttl);
 	dump_dur(f, "negative_ttl", p->negative_ttl);

@@ -59,6 +59,14 @@ struct sh_policy {
 	bool url_ip_hosts;      /* the IP host of a listed URL goes into IP lists */
 	bool url_domain_hosts;  /* the host name of a listed URL goes into domain lists */
 	unsigned min_sources;   /* sources that must agree before an indicator is listed */
+	/* Whole routed prefixes of networks whose verdict (enum sh_verdict, lib/score.h) has its
+	 * bit here are listed too, in category network_cat (which takes no indicators of its
+	 * own; -1: none, and nothing is listed so), when no shorter than network_min_prefix_v4/v6
+	 * and the guard's min_prefix_v4/v6. */
+	unsigned network_verdicts;
+	char network_category[SH_POLICY_NAME_MAX];
+	int network_cat;
+	unsigned network_min_prefix_v4, network_min_prefix_v6;
 	/* [dns] */
 	int64_t ttl, negative_ttl, refresh, retry, soa_expire;
 	char zone[SH_DOMAIN_MAX], rpz_zone[SH_DOMAIN_MAX];
@@ -126,6 +134,11 @@ enum sh_allow_match sh_allowlist_prefix(const struct sh_allowlist *a, const stru
  * parent of one (COVERS, since a listed domain lists its subdomains). */
 enum sh_allow_match sh_allowlist_domain(const struct sh_allowlist *a, const char *name,
 					const char **why);
+/* Cuts the allowlisted space out of prefix p: calls cb with the fewest prefixes covering what
+ * is left, in address order (p itself when nothing in it is allowlisted, nothing when all of
+ * it is). A non-zero cb result stops and is returned. */
+SH_MUST_CHECK int sh_allowlist_split(const struct sh_allowlist *a, const struct sh_prefix *p,
+				     int (*cb)(const struct sh_prefix *piece, void *arg), void *arg);
 /* The allowlisted domain names, sorted (RPZ publishes them as passthru rules). */
 size_t sh_allowlist_domains(const struct sh_allowlist *a, const char *const **out);
 /* Number of address ranges and names held. */

@@ -5,6 +5,7 @@
  * renamed over the old one and the directory fsync'ed, so a consumer reading at any moment
  * sees the old file or the new one, never half of either, also across a crash. For
  * directory outputs each file is replaced that way and the index (MISP's manifest) last. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -68,13 +69,13 @@ size_t sh_export_evidence(const struct sh_export_ctx *c, const struct sh_listing
 		max = 511;
 	if (n > max)
 		n = max;
-	bool drop[256] = {false};
-	for (const char *b = bad; b && *b; b++)
-		drop[(unsigned char)*b] = true;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)tmp[i];
-		buf[i] = (ch < 0x20 || ch > 0x7e || drop[ch]) ? '_' : (char)ch;
+		buf[i] = (ch < 0x20 || ch > 0x7e) ? '_' : (char)ch;
 	}
+	for (const char *b = bad; b && *b; b++)
+		for (char *x = memchr(buf, *b, n); x; x = memchr(x + 1, *b, n - (size_t)(x + 1 - buf)))
+			*x = '_';
 	buf[n] = '\0';
 	return n;
 }
@@ -143,7 +144,7 @@ int sh_export_open(struct sh_export_target *t, const char *name, struct sh_wbuf 
 		rc = open_temp(t, final);
 	}
 	if (rc == 0)
-		rc = sh_wbuf_init(&t->w, t->fd);
+		rc = t->kind == T_STDOUT ? sh_wbuf_init(&t->w, t->fd) : sh_wbuf_init_direct(&t->w, t->fd);
 	if (rc != 0) {
 		if (t->kind != T_STDOUT && t->fd >= 0) {
 			close(t->fd);
@@ -194,6 +195,34 @@ int sh_export_commit(struct sh_export_target *t, struct sh_wbuf *w)
 	}
 	sh_wbuf_fini(w);
 	t->open = false;
+	return rc;
+}
+
+int sh_export_prune(struct sh_export_target *t, bool (*stale)(const char *name, void *arg),
+		    void *arg)
+{
+	if (t->kind != T_DIR)
+		return 0;
+	DIR *d = opendir(t->path);
+	if (!d) {
+		snprintf(t->why, sizeof(t->why), "cannot read %.400s: %s", t->path, strerror(errno));
+		return SH_EIO;
+	}
+	int rc = 0, fd = dirfd(d);
+	bool removed = false;
+	for (struct dirent *e; rc == 0 && (e = readdir(d)) != NULL;) {
+		if (e->d_name[0] == '.' || !stale(e->d_name, arg))
+			continue;
+		if (unlinkat(fd, e->d_name, 0) != 0 && errno != ENOENT) {
+			snprintf(t->why, sizeof(t->why), "cannot remove %.400s/%.60s: %s", t->path,
+				 e->d_name, strerror(errno));
+			rc = SH_EIO;
+		}
+		removed = true;
+	}
+	if (removed)
+		fsync(fd);
+	closedir(d);
 	return rc;
 }
 

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "engine/listing.h"
 #include "engine/policy.h"
@@ -17,16 +18,51 @@ struct sh_wbuf {
 	size_t len, cap;
 	uint64_t bytes; /* written so far, flushed or not */
 	int err;        /* first write error */
+	bool direct;    /* fd is in O_DIRECT mode: whole aligned blocks until the end */
+	struct sh_wb_async *async; /* private: the thread writing a direct file's full buffers */
+	/* the last times formatted by sh_wb_time: listings from one snapshot share their times */
+	struct {
+		int64_t t;
+		size_t len; /* 0: unused */
+		char s[24];
+	} times[4];
+	unsigned next_time;
 };
 
 /* fd -1 makes an in-memory buffer that grows as needed (buf[0..len) is the content). */
 SH_MUST_CHECK int sh_wbuf_init(struct sh_wbuf *w, int fd);
+/* For a new, empty file of our own: writes it with O_DIRECT where the file system allows,
+ * bypassing the page cache (the length comes out right; flush before closing). */
+SH_MUST_CHECK int sh_wbuf_init_direct(struct sh_wbuf *w, int fd);
 /* Writes what is buffered; returns the first error of this writer. */
 SH_MUST_CHECK int sh_wbuf_flush(struct sh_wbuf *w);
 void sh_wbuf_fini(struct sh_wbuf *w);
-void sh_wb_put(struct sh_wbuf *w, const char *s, size_t n);
-void sh_wb_str(struct sh_wbuf *w, const char *s);
-void sh_wb_char(struct sh_wbuf *w, char c);
+/* Appends n bytes when the buffer has no room for them. */
+void sh_wb_put_slow(struct sh_wbuf *w, const char *s, size_t n);
+/* The appends are inline: exports make tens of millions of small ones. */
+static inline void sh_wb_put(struct sh_wbuf *w, const char *s, size_t n)
+{
+	if (n <= w->cap - w->len) {
+		memcpy(w->buf + w->len, s, n);
+		w->len += n;
+		w->bytes += n;
+	} else {
+		sh_wb_put_slow(w, s, n);
+	}
+}
+static inline void sh_wb_str(struct sh_wbuf *w, const char *s)
+{
+	sh_wb_put(w, s, strlen(s));
+}
+static inline void sh_wb_char(struct sh_wbuf *w, char c)
+{
+	if (w->len < w->cap) {
+		w->buf[w->len++] = c;
+		w->bytes++;
+	} else {
+		sh_wb_put_slow(w, &c, 1);
+	}
+}
 void sh_wb_u64(struct sh_wbuf *w, uint64_t v);
 void sh_wb_i64(struct sh_wbuf *w, int64_t v);
 __attribute__((format(printf, 2, 3))) void sh_wb_printf(struct sh_wbuf *w, const char *fmt, ...);
@@ -47,7 +83,8 @@ struct sh_export_version {
 	bool seen;            /* in the current export */
 	const char *value;
 	int64_t created_ms, modified_ms;
-	uint64_t content;     /* hash of the published content */
+	uint64_t content;     /* hash of the published content (sh_export_content_hash) */
+	bool legacy;          /* content is a version 1 state file's FNV-1a hash */
 	int64_t first_seen;
 	int64_t revoked_ms;   /* 0 while listed */
 };
@@ -56,11 +93,14 @@ struct sh_export_history;
 
 SH_MUST_CHECK int sh_export_history_new(struct sh_export_history **out);
 void sh_export_history_free(struct sh_export_history *h);
-/* The version of a listing as of now (ms), given a hash of the content about to be published:
- * created and modified kept while the content is unchanged, modified bumped past the previous
- * one when it changed, a new entry when unknown. Marks it seen. */
+/* A 64-bit hash of published content, eight bytes a step (a million STIX objects hash in a
+ * few tens of milliseconds); the same on every machine. */
+uint64_t sh_export_content_hash(const void *p, size_t n);
+/* The version of a listing as of now (ms), given the content about to be published
+ * (content[0..n)): created and modified kept while the content is unchanged, modified bumped
+ * past the previous one when it changed, a new entry when unknown. Marks it seen. */
 SH_MUST_CHECK int sh_export_history_touch(struct sh_export_history *h, const struct sh_listing *l,
-					  uint64_t content, int64_t now_ms,
+					  const void *content, size_t n, int64_t now_ms,
 					  const struct sh_export_version **out);
 /* Entries not seen in this export: marked revoked at now_ms the first time, then kept for
  * keep_ms and dropped. cb sees each one still kept (revoked_ms set). */
@@ -99,6 +139,11 @@ struct sh_export_target;
 SH_MUST_CHECK int sh_export_open(struct sh_export_target *t, const char *name,
 				 struct sh_wbuf **out);
 SH_MUST_CHECK int sh_export_commit(struct sh_export_target *t, struct sh_wbuf *w);
+/* Directory targets: removes the files that match (cb true) from the directory, then makes the
+ * removal durable (fsync of the directory). For dropping files the new index no longer names,
+ * after that index was committed. Nothing for other targets. */
+SH_MUST_CHECK int sh_export_prune(struct sh_export_target *t,
+				  bool (*stale)(const char *name, void *arg), void *arg);
 
 struct sh_export_format {
 	const char *name;

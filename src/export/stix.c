@@ -21,14 +21,6 @@ static bool wants_all(const struct sh_export_ctx *c, const struct sh_listing *l)
 	return !(l->flags & SH_LF_TEST);
 }
 
-static uint64_t fnv(const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
-	return h;
-}
-
 /* uuid5 of "type:value" in the sheriff namespace */
 static void listing_uuid(int type, const char *value, char out[37])
 {
@@ -56,9 +48,11 @@ static int64_t next_midnight(int64_t t)
 static void put_pattern(struct sh_wbuf *w, const char *type, const char *value)
 {
 	char small[4200];
-	size_t k = 0, n = strlen(value);
-	int m = snprintf(small, sizeof(small), "[%s:value = '", type);
-	k = (size_t)m;
+	size_t k = strlen(type), n = strlen(value);
+	small[0] = '[';
+	memcpy(small + 1, type, k);
+	memcpy(small + 1 + k, ":value = '", 10);
+	k += 11;
 	for (size_t i = 0; i < n && k + 4 < sizeof(small); i++) {
 		if (value[i] == '\'' || value[i] == '\\')
 			small[k++] = '\\';
@@ -201,9 +195,8 @@ static int stix_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 		int64_t created = r.now_ms, modified = r.now_ms;
 		if (c->history) {
 			const struct sh_export_version *v;
-			rc = sh_export_history_touch(c->history, l,
-						     fnv(b->buf + body_from, b->len - body_from),
-						     r.now_ms, &v);
+			rc = sh_export_history_touch(c->history, l, b->buf + body_from,
+						     b->len - body_from, r.now_ms, &v);
 			if (rc != 0)
 				break;
 			created = v->created_ms;
@@ -244,14 +237,106 @@ struct misp_item {
 	int64_t day;
 };
 
-static int cmp_item(const void *pa, const void *pb)
+/* The (category, day) groups of a feed, for ordering the items: a counting sort over the few
+ * groups present keeps the listing order within each and costs two passes, where sorting a
+ * million items by comparison cost several times that. */
+struct misp_group {
+	uint16_t cat;
+	int64_t day;
+	size_t count, orig; /* items in it; its index before sorting */
+};
+
+static int cmp_group(const void *pa, const void *pb)
 {
-	const struct misp_item *a = pa, *b = pb;
-	if (a->l->cat != b->l->cat)
-		return a->l->cat < b->l->cat ? -1 : 1;
-	if (a->day != b->day)
-		return a->day < b->day ? -1 : 1;
-	return a < b ? -1 : a > b;
+	const struct misp_group *a = pa, *b = pb;
+	if (a->cat != b->cat)
+		return a->cat < b->cat ? -1 : 1;
+	return a->day < b->day ? -1 : a->day > b->day;
+}
+
+static uint64_t group_hash(uint16_t cat, int64_t day)
+{
+	uint64_t h = ((uint64_t)day ^ ((uint64_t)cat << 48)) * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
+}
+
+/* Orders items[0..n) by category, then day, stably. */
+static int sort_items(struct misp_item *items, size_t n)
+{
+	size_t cap = 64, n_groups = 0;
+	struct misp_group *g = malloc(cap * sizeof(*g));
+	size_t *slot = malloc(cap * 2 * sizeof(*slot));
+	size_t *of = malloc((n ? n : 1) * sizeof(*of)); /* each item's group */
+	struct misp_item *out = malloc((n ? n : 1) * sizeof(*out));
+	int rc = g && slot && of && out ? 0 : SH_ENOMEM;
+	if (rc == 0)
+		memset(slot, 0xff, cap * 2 * sizeof(*slot));
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		uint16_t cat = items[i].l->cat;
+		int64_t day = items[i].day;
+		size_t mask = cap * 2 - 1, k = (size_t)group_hash(cat, day) & mask;
+		while (slot[k] != SIZE_MAX && (g[slot[k]].cat != cat || g[slot[k]].day != day))
+			k = (k + 1) & mask;
+		if (slot[k] == SIZE_MAX) {
+			if (n_groups == cap) {
+				/* twice the groups: rehash them all */
+				struct misp_group *ng = realloc(g, cap * 2 * sizeof(*ng));
+				size_t *ns = ng ? malloc(cap * 4 * sizeof(*ns)) : NULL;
+				if (!ng || !ns) {
+					if (ng)
+						g = ng;
+					free(ns);
+					rc = SH_ENOMEM;
+					break;
+				}
+				g = ng;
+				free(slot);
+				slot = ns;
+				cap *= 2;
+				memset(slot, 0xff, cap * 2 * sizeof(*slot));
+				for (size_t x = 0; x < n_groups; x++) {
+					size_t m = (size_t)group_hash(g[x].cat, g[x].day) & (cap * 2 - 1);
+					while (slot[m] != SIZE_MAX)
+						m = (m + 1) & (cap * 2 - 1);
+					slot[m] = x;
+				}
+				i--; /* place this item again */
+				continue;
+			}
+			g[n_groups] = (struct misp_group){.cat = cat, .day = day};
+			slot[k] = n_groups++;
+		}
+		g[slot[k]].count++;
+		of[i] = slot[k];
+	}
+	if (rc == 0) {
+		/* the groups in order, each one's start in out; of[] then maps to the new index */
+		size_t *rank = malloc((n_groups ? n_groups : 1) * sizeof(*rank));
+		struct misp_group *sorted = malloc((n_groups ? n_groups : 1) * sizeof(*sorted));
+		if (!rank || !sorted) {
+			rc = SH_ENOMEM;
+		} else {
+			memcpy(sorted, g, n_groups * sizeof(*g));
+			for (size_t x = 0; x < n_groups; x++)
+				sorted[x].orig = x;
+			qsort(sorted, n_groups, sizeof(*sorted), cmp_group);
+			size_t start = 0;
+			for (size_t x = 0; x < n_groups; x++) {
+				rank[sorted[x].orig] = start;
+				start += sorted[x].count;
+			}
+			for (size_t i = 0; i < n; i++)
+				out[rank[of[i]]++] = items[i];
+			memcpy(items, out, n * sizeof(*items));
+		}
+		free(rank);
+		free(sorted);
+	}
+	free(g);
+	free(slot);
+	free(of);
+	free(out);
+	return rc;
 }
 
 static const char *misp_type(const struct sh_listing *l)
@@ -284,6 +369,43 @@ struct misp_event {
 	int64_t timestamp;
 	size_t n;
 };
+
+/* The events of this export, sorted by uuid, to tell stale event files from current ones. */
+struct misp_keep {
+	const struct misp_event *v;
+	size_t n;
+};
+
+static int cmp_event_uuid(const void *a, const void *b)
+{
+	return strcmp(((const struct misp_event *)a)->uuid, ((const struct misp_event *)b)->uuid);
+}
+
+/* An event file ("UUID.json", lowercase hex) of an earlier export that this one does not have.
+ * Anything else in the directory is left alone. */
+static bool misp_stale(const char *name, void *arg)
+{
+	const struct misp_keep *k = arg;
+	if (strlen(name) != 41 || strcmp(name + 36, ".json") != 0)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? name[i] != '-' : !strchr("0123456789abcdef", name[i]))
+			return false;
+	}
+	size_t lo = 0, hi = k->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strncmp(k->v[mid].uuid, name, 36);
+		if (c == 0)
+			return false;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return true;
+}
 
 static void put_orgc(struct sh_wbuf *w, const struct sh_export_ctx *c)
 {
@@ -332,7 +454,12 @@ static int misp_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 		items[k].day = (l->first_seen >= 0 ? l->first_seen : l->first_seen - DAY + 1) / DAY;
 		k++;
 	}
-	qsort(items, n, sizeof(*items), cmp_item);
+	rc = sort_items(items, n);
+	if (rc != 0) {
+		free(items);
+		sh_wbuf_fini(&body);
+		return rc;
+	}
 	struct sh_wbuf *hashes = NULL;
 	/* a target has one open file at a time: each event is built in memory, and hashes.csv
 	 * collected, while the event files are written */
@@ -395,7 +522,7 @@ static int misp_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 			int64_t modified = now_ms;
 			if (c->history) {
 				const struct sh_export_version *v;
-				rc = sh_export_history_touch(c->history, l, fnv(body.buf, body.len),
+				rc = sh_export_history_touch(c->history, l, body.buf, body.len,
 							     now_ms, &v);
 				if (rc != 0)
 					break;
@@ -472,6 +599,12 @@ static int misp_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 			sh_wb_str(w, "\n}\n");
 			rc = sh_export_commit(t, w);
 		}
+	}
+	if (rc == 0) {
+		/* the manifest is in place: event files it no longer names go */
+		struct misp_keep keep = {events, n_events};
+		qsort(events, n_events, sizeof(*events), cmp_event_uuid);
+		rc = sh_export_prune(t, misp_stale, &keep);
 	}
 	free(hash_lines);
 	free(items);

@@ -1,5 +1,6 @@
 /* CSV (RFC 4180, one header line) and JSON (one object per line) exports: every listing with
  * all its evidence, for spreadsheets, SIEMs and scripts. */
+#include <stdint.h>
 #include <string.h>
 
 #include "export/export.h"
@@ -15,12 +16,30 @@ static const char *type_name(const struct sh_listing *l)
 }
 
 /* ---- CSV ------------------------------------------------------------------------------------ */
+/* Whether eight bytes hold none of , " CR LF (a zero byte in x ^ c marks a c). */
+static bool csv_plain8(const char *p)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t x;
+	memcpy(&x, p, 8);
+	uint64_t a = x ^ (ones * ','), b = x ^ (ones * '"'), c = x ^ (ones * '\r'), d = x ^ (ones * '\n');
+	return !((((a - ones) & ~a) | ((b - ones) & ~b) | ((c - ones) & ~c) | ((d - ones) & ~d)) &
+		 high);
+}
+
 static void csv_field(struct sh_wbuf *w, const char *s)
 {
 	if (!s)
 		return;
-	if (!strpbrk(s, ",\"\r\n")) {
-		sh_wb_str(w, s);
+	/* most fields need no quotes: find out eight bytes a step */
+	size_t n = strlen(s), i = 0;
+	while (i + 8 <= n && csv_plain8(s + i))
+		i += 8;
+	for (; i < n; i++)
+		if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
+			break;
+	if (i == n) {
+		sh_wb_put(w, s, n);
 		return;
 	}
 	sh_wb_char(w, '"');
@@ -94,7 +113,7 @@ static void json_opt(struct sh_wbuf *w, const char *key, const char *v)
 	sh_wb_json_str(w, v);
 }
 
-static void json_sources(struct sh_wbuf *w, const char *sources)
+static void json_sources_put(struct sh_wbuf *w, const char *sources)
 {
 	sh_wb_char(w, '[');
 	const char *p = sources;
@@ -116,12 +135,41 @@ static void json_sources(struct sh_wbuf *w, const char *sources)
 	sh_wb_char(w, ']');
 }
 
+/* The sources as a JSON array. Source lists are interned (one pointer per distinct list), so
+ * the last few renderings are kept by pointer. */
+struct sources_memo {
+	const char *key[4];
+	struct sh_wbuf text[4];
+	unsigned next;
+};
+
+static void json_sources(struct sh_wbuf *w, struct sources_memo *m, const char *sources)
+{
+	for (size_t i = 0; i < 4; i++) {
+		if (m->key[i] == sources && m->text[i].buf) {
+			sh_wb_put(w, m->text[i].buf, m->text[i].len);
+			return;
+		}
+	}
+	size_t k = m->next++ % 4;
+	struct sh_wbuf *t = &m->text[k];
+	if (!t->buf && sh_wbuf_init(t, -1) != 0) {
+		json_sources_put(w, sources);
+		return;
+	}
+	t->len = 0;
+	json_sources_put(t, sources);
+	m->key[k] = t->err ? NULL : sources;
+	sh_wb_put(w, t->buf, t->len);
+}
+
 static int json_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 {
 	struct sh_wbuf *w;
 	int rc = sh_export_open(t, "listings.json", &w);
 	if (rc != 0)
 		return rc;
+	struct sources_memo memo = {0};
 	char ev[512];
 	for (size_t i = 0; i < c->set->n; i++) {
 		const struct sh_listing *l = &c->set->v[i];
@@ -149,7 +197,7 @@ static int json_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 		sh_wb_str(w, "\",\"expires\":\"");
 		sh_wb_time(w, l->expires);
 		sh_wb_str(w, "\",\"sources\":");
-		json_sources(w, l->sources);
+		json_sources(w, &memo, l->sources);
 		json_opt(w, ",\"threat\":", l->threat);
 		json_opt(w, ",\"malware\":", l->malware);
 		json_opt(w, ",\"tags\":", l->tags);
@@ -158,6 +206,9 @@ static int json_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 		json_opt(w, ",\"reason\":", ev);
 		sh_wb_str(w, "}\n");
 	}
+	for (size_t i = 0; i < 4; i++)
+		if (memo.text[i].buf)
+			sh_wbuf_fini(&memo.text[i]);
 	return sh_export_commit(t, w);
 }
 

@@ -70,7 +70,8 @@ static const char *col_text(sqlite3_stmt *st, int col)
 }
 
 /* Copies the current sighting row (its texts into the arena, as the statement steps on before
- * the callback) to the end of the row buffer. */
+ * the callback) to the end of the row buffer. Column 9 says whether any text column is set:
+ * most sightings carry none, and one call then replaces four. */
 static int take_row(struct lwalk *w, struct sh_arena *a, size_t *n)
 {
 	size_t src = source_at(w, sqlite3_column_int64(w->sig, 1));
@@ -89,15 +90,31 @@ static int take_row(struct lwalk *w, struct sh_arena *a, size_t *n)
 	g->first_seen = sqlite3_column_int64(w->sig, 2);
 	g->last_seen = sqlite3_column_int64(w->sig, 3);
 	g->online = sqlite3_column_int(w->sig, 4) != 0;
-	const char **f[] = {&g->threat, &g->malware, &g->tags, &g->ref};
-	for (int i = 0; i < 4; i++) {
-		const char *t = col_text(w->sig, 5 + i);
-		*f[i] = t ? sh_arena_strndup(a, t, (size_t)sqlite3_column_bytes(w->sig, 5 + i)) : NULL;
-		if (t && !*f[i])
-			return SH_ENOMEM;
+	g->threat = g->malware = g->tags = g->ref = NULL;
+	if (sqlite3_column_int(w->sig, 9)) {
+		const char **f[] = {&g->threat, &g->malware, &g->tags, &g->ref};
+		for (int i = 0; i < 4; i++) {
+			const char *t = col_text(w->sig, 5 + i);
+			*f[i] = t ? sh_arena_strndup(a, t, (size_t)sqlite3_column_bytes(w->sig, 5 + i))
+				  : NULL;
+			if (t && !*f[i])
+				return SH_ENOMEM;
+		}
 	}
 	(*n)++;
 	return 0;
+}
+
+/* Steps the sighting statement; *id gets the indicator of the new row (INT64_MAX at the end). */
+static int next_sighting(struct lwalk *w, int64_t *id)
+{
+	w->r_sig = sqlite3_step(w->sig);
+	if (w->r_sig == SQLITE_ROW) {
+		*id = sqlite3_column_int64(w->sig, 0);
+		return 0;
+	}
+	*id = INT64_MAX;
+	return w->r_sig == SQLITE_DONE ? 0 : sh_store_fail(w->s, w->r_sig);
 }
 
 int sh_store_foreach_listing(struct sh_store *s, int64_t since,
@@ -121,15 +138,19 @@ int sh_store_foreach_listing(struct sh_store *s, int64_t since,
 		}
 	}
 	rc = sh_store_prepare(s, "SELECT id, name FROM source ORDER BY id", &w.src);
+	/* the prefix's family and length as one integer (af << 8 | plen, -1 without one):
+	 * fewer column calls on a million rows */
 	if (rc == 0)
 		rc = sh_store_prepare(s,
-				      "SELECT id, type, value, host, af, addr_lo, plen FROM indicator"
-				      " ORDER BY id",
+				      "SELECT id, type, value, host,"
+				      " CASE WHEN af IS NULL THEN -1 ELSE af * 256 + plen END, addr_lo"
+				      " FROM indicator ORDER BY id",
 				      &w.ind);
 	if (rc == 0)
 		rc = sh_store_prepare(s,
 				      "SELECT indicator_id, source_id, first_seen, last_seen, online,"
-				      " threat, malware, tags, ref FROM sighting"
+				      " threat, malware, tags, ref, coalesce(threat, malware, tags, ref)"
+				      " IS NOT NULL FROM sighting"
 				      " WHERE online OR last_seen >= ?1"
 				      " ORDER BY indicator_id, source_id",
 				      &w.sig);
@@ -137,37 +158,44 @@ int sh_store_foreach_listing(struct sh_store *s, int64_t since,
 		rc = read_sources(&w, &names);
 	if (rc == 0) {
 		sqlite3_bind_int64(w.sig, 1, since == SH_TIME_NONE ? INT64_MIN : since);
-		w.r_sig = sqlite3_step(w.sig);
+		int64_t sig_id;
+		rc = next_sighting(&w, &sig_id);
 		int r = SQLITE_DONE;
-		while (rc == 0 && (r = sqlite3_step(w.ind)) == SQLITE_ROW) {
+		while (rc == 0 && sig_id != INT64_MAX && (r = sqlite3_step(w.ind)) == SQLITE_ROW) {
 			int64_t id = sqlite3_column_int64(w.ind, 0);
-			size_t n = 0;
-			while (w.r_sig == SQLITE_ROW && sqlite3_column_int64(w.sig, 0) < id)
-				w.r_sig = sqlite3_step(w.sig);
-			if (w.r_sig != SQLITE_ROW || sqlite3_column_int64(w.sig, 0) != id)
+			if (sig_id > id)
+				continue;
+			while (rc == 0 && sig_id < id)
+				rc = next_sighting(&w, &sig_id);
+			if (rc != 0 || sig_id != id)
 				continue;
 			sh_arena_reset(&a);
-			while (rc == 0 && w.r_sig == SQLITE_ROW && sqlite3_column_int64(w.sig, 0) == id) {
+			size_t n = 0;
+			while (rc == 0 && sig_id == id) {
 				rc = take_row(&w, &a, &n);
-				w.r_sig = sqlite3_step(w.sig);
+				if (rc == 0)
+					rc = next_sighting(&w, &sig_id);
 			}
-			if (rc != 0)
-				break;
-			if (w.r_sig != SQLITE_ROW && w.r_sig != SQLITE_DONE) {
-				rc = sh_store_fail(s, w.r_sig);
-				break;
-			}
-			if (n == 0)
+			if (rc != 0 || n == 0)
 				continue;
 			struct sh_listing_ind ind;
 			memset(&ind, 0, sizeof(ind));
 			ind.type = (enum sh_ind_type)sqlite3_column_int(w.ind, 1);
 			ind.value = col_text(w.ind, 2);
 			ind.host = col_text(w.ind, 3);
-			if (sqlite3_column_type(w.ind, 4) != SQLITE_NULL) {
-				rc = sh_store_column_prefix(s, w.ind, 4, &ind.prefix);
-				if (rc != 0)
+			int pf = sqlite3_column_int(w.ind, 4);
+			if (pf >= 0) {
+				int af = pf >> 8, len = pf & 0xff;
+				const void *b = sqlite3_column_blob(w.ind, 5);
+				size_t bn = (size_t)sqlite3_column_bytes(w.ind, 5);
+				if ((af != SH_AF_V4 && af != SH_AF_V6) || !b ||
+				    bn != sh_store_addr_len((uint8_t)af) || len > (af == SH_AF_V4 ? 32 : 128)) {
+					rc = sh_store_failf(s, SH_ESTORE, "malformed prefix in the database");
 					break;
+				}
+				ind.prefix.ip.af = (uint8_t)af;
+				memcpy(ind.prefix.ip.b, b, bn);
+				ind.prefix.len = (uint8_t)len;
 				ind.has_prefix = true;
 			}
 			if (!ind.value)
@@ -178,8 +206,6 @@ int sh_store_foreach_listing(struct sh_store *s, int64_t since,
 		}
 		if (rc == 0 && r != SQLITE_DONE && r != SQLITE_ROW)
 			rc = sh_store_fail(s, r);
-		if (rc == 0 && w.r_sig != SQLITE_ROW && w.r_sig != SQLITE_DONE)
-			rc = sh_store_fail(s, w.r_sig);
 	}
 	sqlite3_finalize(w.src);
 	sqlite3_finalize(w.ind);

@@ -4,7 +4,8 @@
 # loads and serves the RFC 1035 zones, nft -c and ipset restore accept the firewall files
 # (unprivileged, in a user and network namespace), the DROP and STIX exports parse back with
 # sheriff's own ingest into the same set; Suricata, Zeek and MISP files are checked against
-# their documented grammar. Data: the URLhaus history slice, real DROP/EDROP/Feodo files, the
+# their documented grammar (and a MISP export deletes the event files its manifest dropped).
+# Data: the URLhaus history slice, real DROP/EDROP/Feodo files, the
 # hosting ranges, and a small list written here for the allowlist cases.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/dnsbl_lib.sh"
@@ -241,6 +242,37 @@ check "zeek export" exp zeek "$T/sheriff.intel"
 check "Zeek intel grammar" $CHECK zeek "$T/sheriff.intel"
 check "misp export" exp misp "$T/misp"
 check "MISP feed grammar (manifest, events, hashes.csv)" $CHECK misp "$T/misp"
+# events that drop out of the manifest are deleted on the next export (after the new manifest
+# is in place); files that are not event files stay
+cat > "$T/misp-events.py" <<'PY'
+import json, os, re, sys
+d = sys.argv[1]
+man = set(json.load(open(os.path.join(d, 'manifest.json'))))
+files = {f[:-5] for f in os.listdir(d) if re.fullmatch(r'[0-9a-f-]{36}\.json', f)}
+print(' '.join(sorted(man)))
+if files != man:
+    sys.exit('event files %s, manifest %s' % (sorted(files - man), sorted(man - files)))
+PY
+python3 "$T/misp-events.py" "$T/misp" > "$T/misp-1.events"
+touch "$T/misp/notes.txt" "$T/misp/Custom.json"
+{ cat "$T/policy.conf"; printf '[listing]\ntypes = domain, url\n'; } > "$T/policy-names.conf"
+check "misp export of names only: the address-only categories' events drop out (--force)" \
+	"$SHERIFF" export --db "$DB" --at "$AT" --policy "$T/policy-names.conf" --format misp \
+	--out "$T/misp" --force 2>> "$T/export.log"
+check "MISP: every event file is in the new manifest and every manifest event has its file" \
+	bash -c "python3 '$T/misp-events.py' '$T/misp' > '$T/misp-2.events'"
+check "MISP: events dropped out of the manifest, and their files were deleted" python3 -c 'import os,sys
+e1=set(open(sys.argv[1]).read().split()); e2=set(open(sys.argv[2]).read().split())
+gone=e1-e2
+assert gone and e2 < e1, (len(e1), len(e2))
+assert not any(os.path.exists(os.path.join(sys.argv[3], u + ".json")) for u in gone)' \
+	"$T/misp-1.events" "$T/misp-2.events" "$T/misp"
+check "MISP: files that are not event files stay" test -e "$T/misp/notes.txt" -a -e "$T/misp/Custom.json"
+check "MISP feed grammar after the pruning export" $CHECK misp "$T/misp"
+ls -a "$T/misp" > "$T/misp-2.ls"
+expect_rc 3 "a MISP export the guard refuses (everything expired)" "$SHERIFF" export --db "$DB" \
+	--at 2019-11-01T00:00:00Z --policy "$T/policy.conf" --format misp --out "$T/misp" 2>> "$T/export.log"
+check "...deletes nothing" bash -c "ls -a '$T/misp' | cmp -s - '$T/misp-2.ls'"
 check "json export is one JSON object per line" \
 	bash -c "'$SHERIFF' export ${X[*]} --format json | python3 -c 'import json,sys; [json.loads(l) for l in sys.stdin]'"
 

@@ -3,7 +3,9 @@
 # whole address space, a too short prefix, allowlisted space or a public suffix, is refused
 # (exit 3, the reason on stderr) and the previous output stays byte for byte; --force
 # publishes anyway. Replacement is atomic: a reader polling the file during repeated exports
-# only ever sees one complete version or another.
+# only ever sees one complete version or another. Whole networks: the routed prefix of a
+# network with a bph verdict is listed with its evidence, never shorter than the bounds and
+# never over allowlisted space.
 . "$(dirname "$0")/lib.sh"
 DB=$T/s.db
 AT1=2019-09-21T00:00:00Z
@@ -22,7 +24,7 @@ cp "$OUT" "$T/published"
 n1=$(grep -c '^[.a-z0-9]' "$OUT")
 check "the first publish lists domains ($n1)" test "$n1" -gt 1000
 check "the state beside the output remembers the count" \
-	grep -q "^sheriff-export-state	1	rbldnsd	$((n1 - 1))	" "$T/pub/.dnset.rbl.rbldnsd.state"
+	grep -q "^sheriff-export-state	2	rbldnsd	$((n1 - 1))	" "$T/pub/.dnset.rbl.rbldnsd.state"
 
 # ten days later everything from the URLhaus slice has expired: the list would shrink to nothing
 expect_rc 3 "a list that shrank by more than 50% is refused" ex "$DB" 2019-10-01T00:00:00Z --kind dnset 2> "$T/shrink.err"
@@ -95,4 +97,95 @@ done
 wait $writer
 check "$reads reads during 30 exports: every one a complete version" test $seen_bad -eq 0
 check "no temporary file is left" bash -c "! ls -A '$T/pub' | grep -q '^\\.atomic\\.csv\\.[A-Za-z0-9]\\{6\\}\$'"
+# ---- whole networks with a bph verdict ---------------------------------------------------------
+# the constructed store of intel.sh: a hoster (AS64500, 45.0.0.0/22) keeping 4 indicators up
+# for weeks gets the bph verdict; an ISP with one-day infections and a one-indicator network
+# do not
+N=$T/net
+mkdir -p "$N"
+cat > "$N/c.csv" <<'CSV'
+45.0.0.0,45.0.3.255,64500,Example Bulletproof Ltd
+60.0.0.0,60.63.255.255,64501,Example Broadband ISP
+61.1.1.0,61.1.1.255,64502,Lonely Net
+CSV
+printf '{"IPv4Prefixes": ["45.0.0.0/22"]}\n' > "$N/examplehost.json"
+python3 - "$N/snaps" <<'PY'
+import os, sys, time
+d = sys.argv[1]; os.makedirs(d)
+t0 = 1590969600  # 2020-06-01T00:00:00Z
+for k in range(120):  # every 12 h for 60 days
+    t = t0 + k * 43200
+    lines = [f'60.{(n >> 16) & 63}.{(n >> 8) & 255}.{n & 255}' for n in range(25 * k + 1, 25 * k + 26)] if 2 <= k < 118 else []
+    if 2 <= k <= 100:
+        lines += ['45.0.1.10', '45.0.1.11', '45.0.2.12']
+    if k >= 3:
+        lines += ['45.0.3.13']
+    if k == 50:
+        lines += ['61.1.1.7']
+    stamp = time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(t))
+    with open(f'{d}/constructed-{stamp}.txt', 'w') as f:
+        f.write('! Title: constructed test list\n! Updated: ' +
+                time.strftime('%a, %d %b %Y %H:%M:%S UTC', time.gmtime(t)) + '\n')
+        f.write('\n'.join(lines) + '\n')
+PY
+NDB=$N/c.db
+"$SHERIFF" ingest --db "$NDB" --format plain "$N"/snaps/*.txt 2> /dev/null
+"$SHERIFF" asmap import --db "$NDB" --format ipldb --as-of 2020-01-01 "$N/c.csv" 2> /dev/null
+"$SHERIFF" hosting import --db "$NDB" --name examplehost "$N/examplehost.json" 2> /dev/null
+NAT=2020-07-30T18:00:00Z
+nex() {  # nex FORMAT OUT [ARGS...]: export of the constructed store
+	local fmt=$1 out=$2; shift 2
+	"$SHERIFF" export --db "$NDB" --at $NAT --format "$fmt" --out "$out" "$@"
+}
+"$SHERIFF" networks --db "$NDB" --by prefix --json > "$N/nets.jsonl" 2> /dev/null
+check "the constructed hoster's prefix has the bph verdict" python3 -c 'import json,sys
+v={json.loads(l)["key"]:json.loads(l)["verdict"] for l in open(sys.argv[1])}
+assert v["45.0.0.0/22"]=="bph" and v["61.1.1.0/24"]!="bph", v' "$N/nets.jsonl"
+expect_rc 0 "csv export with the default policy" nex csv "$N/n.csv"
+check "the bph network's routed prefix is listed whole, in bph_network (127.0.0.6), reason network" python3 -c 'import csv,sys
+rows={r["indicator"]:r for r in csv.DictReader(open(sys.argv[1], newline=""))}
+r=rows["45.0.0.0/22"]
+assert r["type"]=="cidr" and r["category"]=="bph_network" and r["code"]=="127.0.0.6", r
+assert r["threat"]=="network" and r["sources"]=="sheriff-networks", r
+assert "verdict bph" in r["evidence"] and "4 indicators" in r["evidence"] and "score " in r["evidence"], r
+assert "61.1.1.0/24" not in rows and not any(k.startswith("60.") and "/" in k for k in rows), sorted(rows)[:5]' "$N/n.csv"
+expect_rc 0 "json export" nex json "$N/n.json"
+check "json: the network listing carries its reason and evidence" python3 -c 'import json,sys
+(o,)=[o for o in map(json.loads, open(sys.argv[1])) if o["indicator"]=="45.0.0.0/22"]
+assert o["category"]=="bph_network" and o["threat"]=="network" and "verdict bph" in o["reason"], o' "$N/n.json"
+expect_rc 0 "rbldnsd ip4trie export" nex rbldnsd "$N/n.rbl"
+check "rbldnsd: the prefix answers 127.0.0.6 with the verdict in its TXT" \
+	grep -q '^45\.0\.0\.0/22 :127\.0\.0\.6:bph_network: network 45\.0\.0\.0/22 (AS64500 Example Bulletproof Ltd): verdict bph, score [0-9]*, 4 indicators' "$N/n.rbl"
+expect_rc 0 "drop export" nex drop "$N/n.drop"
+check "drop: the prefix with its evidence after ;" grep -q '^45\.0\.0\.0/22 ; SH[0-9a-f]\{8\} bph_network: network' "$N/n.drop"
+
+printf '[allow]\nentry = 45.0.2.0/24\n' > "$N/allow.conf"
+expect_rc 0 "allowlisted space inside the network: published, not refused" \
+	nex csv "$N/a.csv" --policy "$N/allow.conf"
+check "the allowlisted /24 is cut out: 45.0.0.0/23 and 45.0.3.0/24 are listed, nothing in 45.0.2.0/24" \
+	python3 -c 'import csv,ipaddress,sys
+rows=[r for r in csv.DictReader(open(sys.argv[1], newline="")) if r["category"]=="bph_network"]
+got=sorted(r["indicator"] for r in rows)
+assert got==["45.0.0.0/23","45.0.3.0/24"], got
+allow=ipaddress.ip_network("45.0.2.0/24")
+for r in csv.DictReader(open(sys.argv[1], newline="")):
+    if r["type"] in ("ip","cidr"):
+        assert not ipaddress.ip_network(r["indicator"]).overlaps(allow), r["indicator"]' "$N/a.csv"
+printf '[allow]\nentry = 45.0.0.0/21\n' > "$N/allow-all.conf"
+expect_rc 0 "a network inside allowlisted space" nex csv "$N/b.csv" --policy "$N/allow-all.conf"
+check "...is not listed at all" bash -c "! grep -q '^45\\.0\\.' '$N/b.csv'"
+printf '[listing]\nnetwork_min_prefix_v4 = 23\n' > "$N/long.conf"
+nex csv "$N/l.csv" --policy "$N/long.conf" 2> /dev/null
+check "a routed prefix shorter than network_min_prefix_v4 is not listed whole" \
+	bash -c "! grep -q '^45\\.0\\.0\\.0/22,' '$N/l.csv' && grep -q '^45\\.0\\.3\\.13,' '$N/l.csv'"
+printf '[guard]\nmin_prefix_v4 = 23\n' > "$N/guard.conf"
+expect_rc 0 "the guard's min_prefix_v4 longer than the network bound" nex csv "$N/g.csv" --policy "$N/guard.conf"
+check "...counts (the longer of the two): not listed whole, and not refused" \
+	bash -c "! grep -q ',bph_network,' '$N/g.csv'"
+printf '[listing]\nnetwork_verdicts = none\n' > "$N/off.conf"
+nex csv "$N/o.csv" --policy "$N/off.conf" 2> /dev/null
+check "network_verdicts = none lists no network" bash -c "! grep -q ',bph_network,' '$N/o.csv'"
+printf '[listing]\nnetwork_verdicts = bph, suspicious\nnetwork_category = nope\n' > "$N/bad.conf"
+expect_rc 1 "network_category naming no category is a policy error" nex csv "$N/x.csv" --policy "$N/bad.conf"
+
 finish

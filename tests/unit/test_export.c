@@ -94,6 +94,57 @@ static void test_json_strings(void **state)
 	assert_int_equal(w.len, 3000000);
 	assert_int_equal(w.err, 0);
 	sh_wbuf_fini(&w);
+	/* the same escapes from the word-at-a-time scan: specials at every offset of long runs */
+	assert_int_equal(sh_wbuf_init(&w, -1), 0);
+	for (int at = 0; at < 20; at++) {
+		char in[40], want[80];
+		memset(in, 'x', sizeof(in));
+		in[sizeof(in) - 1] = '\0';
+		in[at] = "\"\\\t\x1f\x80"[at % 5];
+		w.len = 0;
+		sh_wb_json_str(&w, in);
+		const char *esc[] = {"\\\"", "\\\\", "\\t", "\\u001f", "\\ufffd"};
+		snprintf(want, sizeof(want), "\"%.*s%s%s\"", at, in, esc[at % 5], in + at + 1);
+		assert_int_equal(w.len, strlen(want));
+		assert_memory_equal(w.buf, want, w.len);
+	}
+	sh_wbuf_fini(&w);
+}
+
+/* A direct (O_DIRECT where the file system takes it) writer gives the file exactly the bytes
+ * written, whatever their length, through several buffer hand-overs and a padded last block. */
+static void test_direct_writes(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/sh-direct-XXXXXX";
+	size_t lens[] = {0, 1, 4095, 4096, 4097, 9 * 1024 * 1024 + 123};
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		strcpy(path, "/tmp/sh-direct-XXXXXX");
+		int fd = mkstemp(path);
+		assert_true(fd >= 0);
+		struct sh_wbuf w;
+		assert_int_equal(sh_wbuf_init_direct(&w, fd), 0);
+		for (size_t i = 0; i < lens[k]; i++)
+			sh_wb_char(&w, (char)('a' + i % 23));
+		assert_int_equal(sh_wbuf_flush(&w), 0);
+		sh_wb_str(&w, "+tail"); /* writing on after a flush appends */
+		assert_int_equal(sh_wbuf_flush(&w), 0);
+		sh_wbuf_fini(&w);
+		close(fd);
+		FILE *f = fopen(path, "rb");
+		assert_non_null(f);
+		size_t ok = 0, n = 0;
+		int ch;
+		while ((ch = fgetc(f)) != EOF) {
+			char want = n < lens[k] ? (char)('a' + n % 23) : "+tail"[n - lens[k] < 5 ? n - lens[k] : 0];
+			ok += ch == (unsigned char)want;
+			n++;
+		}
+		fclose(f);
+		unlink(path);
+		assert_int_equal(n, lens[k] + 5);
+		assert_int_equal(ok, n);
+	}
 }
 
 static struct sh_listing mk(const char *v, int64_t expires)
@@ -167,9 +218,9 @@ static void test_history(void **state)
 	struct sh_listing a = mk("1.2.3.4", 0), b = mk("5.6.7.8", 0);
 	a.first_seen = b.first_seen = 1000;
 	const struct sh_export_version *v;
-	assert_int_equal(sh_export_history_touch(h, &a, 11, 5000, &v), 0);
+	assert_int_equal(sh_export_history_touch(h, &a, "11", 2, 5000, &v), 0);
 	assert_int_equal(v->created_ms, 5000);
-	assert_int_equal(sh_export_history_touch(h, &b, 22, 5000, &v), 0);
+	assert_int_equal(sh_export_history_touch(h, &b, "22", 2, 5000, &v), 0);
 	char dir[] = "/tmp/sh-hist-XXXXXX";
 	assert_non_null(mkdtemp(dir));
 	char path[128];
@@ -183,10 +234,10 @@ static void test_history(void **state)
 	assert_int_equal(sh_export_state_load(path, "stix", &prev, h, why, sizeof(why)), 0);
 	assert_int_equal(prev, 2);
 	/* same content: versions kept; changed content: modified moves on */
-	assert_int_equal(sh_export_history_touch(h, &a, 11, 9000, &v), 0);
+	assert_int_equal(sh_export_history_touch(h, &a, "11", 2, 9000, &v), 0);
 	assert_int_equal(v->created_ms, 5000);
 	assert_int_equal(v->modified_ms, 5000);
-	assert_int_equal(sh_export_history_touch(h, &a, 12, 5000, &v), 0);
+	assert_int_equal(sh_export_history_touch(h, &a, "12", 2, 5000, &v), 0);
 	assert_int_equal(v->modified_ms, 5001); /* never back, even with an older clock */
 	/* b is not in this export: revoked now, kept for 100 s, then dropped */
 	struct withdrawn_count ctr = {0, 0};
@@ -199,7 +250,7 @@ static void test_history(void **state)
 	assert_int_equal(sh_export_history_new(&h), 0);
 	assert_int_equal(sh_export_state_load(path, "stix", &prev, h, why, sizeof(why)), 0);
 	ctr.n = 0;
-	assert_int_equal(sh_export_history_touch(h, &a, 12, 200000, &v), 0);
+	assert_int_equal(sh_export_history_touch(h, &a, "12", 2, 200000, &v), 0);
 	assert_int_equal(sh_export_history_withdrawn(h, 200000, 100000, count_withdrawn, &ctr), 0);
 	assert_int_equal(ctr.n, 0); /* past withdrawn_keep */
 	sh_export_history_free(h);
@@ -212,6 +263,33 @@ static void test_history(void **state)
 	fclose(f);
 	assert_int_equal(sh_export_history_new(&h), 0);
 	assert_int_equal(sh_export_state_load(path, "stix", &prev, h, why, sizeof(why)), SH_EFORMAT);
+	sh_export_history_free(h);
+
+	/* a version 1 file (FNV-1a content hashes) still counts: the same content keeps its
+	 * version, other content bumps it, and the file is saved as version 2 */
+	f = fopen(path, "w");
+	/* FNV-1a 64 of "11" is 0x07f89307b4ba0a57 */
+	fputs("sheriff-export-state\t1\tstix\t2\t5\n"
+	      "1\t5000\t5000\t07f89307b4ba0a57\t1000\t0\t1.2.3.4\n"
+	      "1\t5000\t5000\t07f89307b4ba0a57\t1000\t0\t5.6.7.8\n", f);
+	fclose(f);
+	assert_int_equal(sh_export_history_new(&h), 0);
+	assert_int_equal(sh_export_state_load(path, "stix", &prev, h, why, sizeof(why)), 0);
+	assert_int_equal(sh_export_history_touch(h, &a, "11", 2, 9000, &v), 0);
+	assert_int_equal(v->modified_ms, 5000);
+	assert_int_equal(sh_export_history_touch(h, &b, "12", 2, 9000, &v), 0);
+	assert_int_equal(v->modified_ms, 9000);
+	assert_int_equal(sh_export_state_save(path, "stix", 2, 9, h), 0);
+	sh_export_history_free(h);
+	f = fopen(path, "r");
+	char head[64];
+	assert_non_null(fgets(head, sizeof(head), f));
+	fclose(f);
+	assert_string_equal(head, "sheriff-export-state\t2\tstix\t2\t9\n");
+	assert_int_equal(sh_export_history_new(&h), 0);
+	assert_int_equal(sh_export_state_load(path, "stix", &prev, h, why, sizeof(why)), 0);
+	assert_int_equal(sh_export_history_touch(h, &a, "11", 2, 12000, &v), 0);
+	assert_int_equal(v->modified_ms, 5000); /* the new hash of the same content matches */
 	sh_export_history_free(h);
 	unlink(path);
 	rmdir(dir);
@@ -351,6 +429,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_digests),
 		cmocka_unit_test(test_json_strings),
+		cmocka_unit_test(test_direct_writes),
 		cmocka_unit_test(test_aggregate),
 		cmocka_unit_test(test_history),
 		cmocka_unit_test_setup_teardown(test_listing_set, real_setup, real_teardown),

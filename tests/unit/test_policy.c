@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "engine/policy.h"
+#include "lib/score.h"
 #include "store/store.h"
 
 #define SHIPPED SH_TEST_DATA "/../../etc/sheriff-policy.conf"
@@ -92,7 +93,12 @@ static void test_defaults_equal_shipped_file(void **state)
 	struct sh_policy *again = parse(a, &d, 0);
 	char *c = dump(again);
 	assert_string_equal(a, c);
-	assert_int_equal(def->n_cats, 5);
+	assert_int_equal(def->n_cats, 6);
+	/* whole networks: bph verdicts, in the last category, which takes no indicators */
+	assert_int_equal(def->network_verdicts, 1u << SH_VERDICT_BPH);
+	assert_int_equal(def->network_cat, 5);
+	assert_string_equal(def->cats[5].name, "bph_network");
+	assert_int_equal(def->cats[5].ip_code, 0x7f000006u);
 	assert_int_equal(def->cats[2].ip_code, 0x7f000002u);
 	assert_int_equal(def->cats[2].domain_code, 0x7f000102u);
 	assert_int_equal(def->offline_grace, 3 * 86400);
@@ -174,7 +180,7 @@ static void test_categories_and_inheritance(void **state)
 	sh_policy_free(p);
 	/* changing a global value moves the built-in categories with it */
 	p = parse("[listing]\noffline_grace = 1h\n", &d, 0);
-	assert_int_equal(p->n_cats, 5);
+	assert_int_equal(p->n_cats, 6);
 	for (size_t i = 0; i < p->n_cats; i++)
 		assert_int_equal(p->cats[i].offline_grace, 3600);
 	sh_policy_free(p);
@@ -246,6 +252,84 @@ static void test_special_space_agrees(void **state)
 	assert_int_equal(sh_allowlist_domain(a, "foo.localhost", &why), SH_AL_INSIDE);
 	assert_string_equal(why, "special-use name");
 	assert_int_equal(sh_allowlist_domain(a, "example.com", NULL), SH_AL_NONE);
+	sh_allowlist_free(a);
+}
+
+static void test_network_settings(void **state)
+{
+	(void)state;
+	struct diags d = {0};
+	struct sh_policy *p = parse("[listing]\nnetwork_verdicts = suspicious, BPH\n"
+				    "network_min_prefix_v4 = 20\nnetwork_min_prefix_v6 = 40\n", &d, 0);
+	assert_int_equal(p->network_verdicts, 1u << SH_VERDICT_BPH | 1u << SH_VERDICT_SUSPICIOUS);
+	assert_int_equal(p->network_min_prefix_v4, 20);
+	assert_int_equal(p->network_min_prefix_v6, 40);
+	char *a = dump(p);
+	assert_non_null(strstr(a, "network_verdicts = bph, suspicious\n"));
+	free(a);
+	sh_policy_free(p);
+	p = parse("[listing]\nnetwork_verdicts = none\n", &d, 0);
+	assert_int_equal(p->network_verdicts, 0);
+	a = dump(p);
+	assert_non_null(strstr(a, "network_verdicts = none\n"));
+	free(a);
+	sh_policy_free(p);
+	/* bad values are reported with their line */
+	p = parse("[listing]\nnetwork_verdicts = bph, evil\nnetwork_min_prefix_v4 = 33\n", &d,
+		  SH_EINVAL);
+	assert_int_equal(d.n, 2);
+	assert_int_equal(d.lines[0], 2);
+	assert_non_null(strstr(d.msgs[0], "unknown verdict 'evil'"));
+	assert_int_equal(d.lines[1], 3);
+	sh_policy_free(p);
+	/* own categories without the network one: no network listings, no error ... */
+	d.n = 0;
+	p = parse("[category x]\nip_code = 127.0.0.2\ndomain_code = 127.0.1.2\n", &d, 0);
+	assert_int_equal(p->network_cat, -1);
+	sh_policy_free(p);
+	/* ... unless the file names one that is not there */
+	p = parse("[listing]\nnetwork_category = nets\n[category x]\nip_code = 127.0.0.2\n"
+		  "domain_code = 127.0.1.2\n", &d, SH_EINVAL);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.lines[0], 2);
+	sh_policy_free(p);
+	d.n = 0;
+	p = parse("[listing]\nnetwork_category = nets\n[category x]\nip_code = 127.0.0.2\n"
+		  "domain_code = 127.0.1.2\n[category nets]\nip_code = 127.0.0.7\n"
+		  "domain_code = 127.0.1.7\n", &d, 0);
+	assert_int_equal(p->network_cat, 1);
+	sh_policy_free(p);
+}
+
+static int collect_piece(const struct sh_prefix *piece, void *arg)
+{
+	char *out = arg, b[SH_PREFIX_STRLEN];
+	sh_prefix_format(piece, b);
+	strcat(out, b);
+	strcat(out, " ");
+	return 0;
+}
+
+static void test_allowlist_split(void **state)
+{
+	(void)state;
+	struct diags d = {0};
+	struct sh_allowlist *a = allow("[allow]\nentry = 45.0.2.0/24, 45.0.0.7\n", NULL, &d);
+	char out[512] = "";
+	struct sh_prefix p;
+	assert_int_equal(sh_prefix_parse("45.0.0.0/22", 11, true, &p), 0);
+	assert_int_equal(sh_allowlist_split(a, &p, collect_piece, out), 0);
+	/* the fewest prefixes around 45.0.0.7 and 45.0.2.0/24, in address order */
+	assert_string_equal(out, "45.0.0.0/30 45.0.0.4/31 45.0.0.6/32 45.0.0.8/29 45.0.0.16/28 "
+				 "45.0.0.32/27 45.0.0.64/26 45.0.0.128/25 45.0.1.0/24 45.0.3.0/24 ");
+	out[0] = '\0';
+	assert_int_equal(sh_prefix_parse("46.0.0.0/16", 11, true, &p), 0);
+	assert_int_equal(sh_allowlist_split(a, &p, collect_piece, out), 0);
+	assert_string_equal(out, "46.0.0.0/16 "); /* clear of the allowlist: itself */
+	out[0] = '\0';
+	assert_int_equal(sh_prefix_parse("8.8.8.8", 7, true, &p), 0);
+	assert_int_equal(sh_allowlist_split(a, &p, collect_piece, out), 0);
+	assert_string_equal(out, ""); /* inside: nothing */
 	sh_allowlist_free(a);
 }
 
@@ -348,6 +432,8 @@ int main(void)
 		cmocka_unit_test(test_categories_and_inheritance),
 		cmocka_unit_test(test_special_space_agrees),
 		cmocka_unit_test(test_resolvers_and_entries),
+		cmocka_unit_test(test_network_settings),
+		cmocka_unit_test(test_allowlist_split),
 		cmocka_unit_test(test_shared_hosting_except),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
