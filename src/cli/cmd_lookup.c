@@ -239,9 +239,9 @@ static void infra_text(const struct sh_camp_infra *x, char *buf, size_t len)
 	const struct sh_campaign *k = x->campaign;
 	int n = snprintf(buf, len,
 			 "infrastructure: on %s %s of live campaign %s (%zu members, %zu online, "
-			 "%zu respawns)",
+			 "%zu respawn%s)",
 			 sh_evkey_name(x->key), x->value, k->id, k->n_members, k->online,
-			 k->n_respawns);
+			 k->n_respawns, k->n_respawns == 1 ? "" : "s");
 	if (n > 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, x->until == SH_TIME_NONE
 							    ? ", listed while a member is online"

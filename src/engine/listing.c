@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/campaign.h"
 #include "engine/intel.h"
 #include "lib/domain.h"
 #include "lib/timefmt.h"
@@ -142,8 +143,8 @@ static int match_category(const struct sh_policy *p, const struct sh_listing_src
 {
 	for (size_t i = 0; i < p->n_cats; i++) {
 		const struct sh_policy_category *c = &p->cats[i];
-		if ((int)i == p->network_cat)
-			continue; /* whole networks only */
+		if ((int)i == p->network_cat || (int)i == p->infra_cat)
+			continue; /* whole networks, campaign infrastructure only */
 		if (c->threats.n + c->sources.n + c->tags.n == 0)
 			return (int)i;
 		if (any_match(&c->threats, g->threat) || any_match(&c->sources, g->source) ||
@@ -750,6 +751,77 @@ static int add_networks(struct builder *b, struct sh_store *s)
 	return rc;
 }
 
+struct infra_ctx {
+	struct builder *b;
+	const struct sh_campaigns *c;
+	int rc;
+};
+
+static void add_infra_value(uint32_t vid, int64_t until, void *arg)
+{
+	struct infra_ctx *x = arg;
+	struct builder *b = x->b;
+	struct sh_listing_set *set = b->set;
+	const struct sh_policy *p = b->p;
+	enum sh_evkey key;
+	const char *v = sh_linker_value(x->c->linker, vid, &key, NULL);
+	int64_t live_until;
+	uint32_t member;
+	/* a member's own address is on its feed already, with the feed's expiry */
+	if (x->rc != 0 || key == SH_EV_IP ||
+	    !sh_linker_live_value(x->c->linker, vid, set->at, &live_until, &member) ||
+	    x->c->camp_of[member] == UINT32_MAX)
+		return;
+	const struct sh_campaign *k = &x->c->camps[x->c->camp_of[member]];
+	char ev[400];
+	int n = snprintf(ev, sizeof(ev), "campaign %s: %s %s (%zu members, %zu online, %zu respawn%s)",
+			 k->id, sh_evkey_name(key), v, k->n_members, k->online, k->n_respawns,
+			 k->n_respawns == 1 ? "" : "s");
+	struct sh_listing *l = &b->cur;
+	memset(l, 0, sizeof(*l));
+	l->cat = (uint16_t)p->infra_cat;
+	l->flags = k->online ? SH_LF_ONLINE : 0;
+	l->n_sources = 1;
+	l->sources = intern_str(set, "sheriff-campaigns");
+	l->threat = intern_str(set, "infrastructure");
+	l->network = intern(set, ev, n < 0 ? 0 : (size_t)n >= sizeof(ev) ? sizeof(ev) - 1 : (size_t)n);
+	l->first_seen = k->first_seen;
+	l->last_seen = k->last_seen;
+	/* short: one window past the last takedown there, or past now while a member is online */
+	l->expires = until == SH_TIME_NONE ? set->at + p->infrastructure_window : until;
+	if (!l->sources || !l->threat || !l->network) {
+		x->rc = SH_ENOMEM;
+		return;
+	}
+	struct sh_prefix pf;
+	set->stats.infrastructure++;
+	if (key == SH_EV_DOMAIN) {
+		if (p->types & (1u << SH_IND_DOMAIN))
+			x->rc = add_domain(b, v, SH_LF_INFRA);
+	} else if (sh_prefix_parse(v, strlen(v), false, &pf) == 0 &&
+		   (p->types & (1u << SH_IND_CIDR))) {
+		x->rc = add_prefix(b, &pf, SH_LF_INFRA);
+	}
+}
+
+/* The live infrastructure of respawn campaigns as of the export time (a pass over the store
+ * like sheriff campaigns, so only when the policy asks for it). */
+static int add_infrastructure(struct builder *b, struct sh_store *s)
+{
+	const struct sh_policy *p = b->p;
+	if (!p->infrastructure || p->infra_cat < 0 || !p->cats[p->infra_cat].list)
+		return 0;
+	struct sh_linker_config cfg = {p->infrastructure_window, SH_CAMPAIGN_BOUND_DEFAULT};
+	struct sh_campaigns *c;
+	int rc = sh_campaigns_compute(s, p, &cfg, false, &c);
+	if (rc != 0)
+		return rc;
+	struct infra_ctx x = {b, c, 0};
+	sh_linker_live(c->linker, b->set->at, add_infra_value, &x);
+	sh_campaigns_free(c);
+	return x.rc;
+}
+
 /* RFC 5782: 127.0.0.2 (and ::ffff:127.0.0.2 for IPv6 lists) and "test" are always listed;
  * they take the category whose IP code is 127.0.0.2, else the first. */
 static int add_test_entries(struct builder *b)
@@ -946,8 +1018,8 @@ static int merge(struct sh_listing_set *set, struct sh_listing *dst, const struc
 		dst->tags = src->tags;
 	if (!dst->ref)
 		dst->ref = src->ref;
-	/* the network's evidence stays only on a listing in the network category */
-	if (dst->cat != set->policy->network_cat)
+	/* the network's or campaign's evidence stays only on a listing in its category */
+	if (dst->cat != set->policy->network_cat && dst->cat != set->policy->infra_cat)
 		dst->network = NULL;
 	else if (!dst->network)
 		dst->network = src->network;
@@ -1032,6 +1104,8 @@ int sh_listing_build(struct sh_store *s, const struct sh_policy *p, const struct
 	int rc = read_store(s, at - grace, &b);
 	if (rc == 0)
 		rc = add_networks(&b, s);
+	if (rc == 0)
+		rc = add_infrastructure(&b, s);
 	if (rc == 0)
 		rc = add_test_entries(&b);
 	if (rc != 0)

@@ -13,6 +13,7 @@ enum sh_listing_flag {
 	SH_LF_FROM_URL = 2, /* a host that serves listed URLs, not listed itself */
 	SH_LF_TEST = 4,     /* RFC 5782 test entry (127.0.0.2, ::ffff:127.0.0.2, "test") */
 	SH_LF_NETWORK = 8,  /* the routed prefix (or a part of it) of a network with a listed verdict */
+	SH_LF_INFRA = 16,   /* live infrastructure of a respawn campaign (policy infrastructure) */
 };
 
 struct sh_listing {
@@ -25,7 +26,8 @@ struct sh_listing {
 	const char *sources;       /* source names, sorted, comma-separated */
 	const char *threat, *malware, *tags, *ref; /* the first source's that has one, or NULL */
 	/* SH_LF_NETWORK: "network 45.0.0.0/22 (AS64500 Example Ltd): verdict bph, score 91,
-	 * 4 indicators, 1 online"; else NULL */
+	 * 4 indicators, 1 online"; SH_LF_INFRA: "campaign 213ae2c5: net 192.0.2.0/24 (83
+	 * members, 2 online, 52 respawns)"; else NULL */
 	const char *network;
 	int64_t first_seen, last_seen; /* over the sources that list it */
 	int64_t expires;           /* when the listing lapses unless a later export renews it */
@@ -44,6 +46,7 @@ struct sh_listing_stats {
 	unsigned long problems;      /* entries with a guard problem */
 	unsigned long networks;      /* network prefixes listed (after allowlist cuts) */
 	unsigned long networks_broad;/* networks with the verdict but too short a prefix */
+	unsigned long infrastructure;/* campaign infrastructure entries listed */
 };
 
 /* Seconds spent building the set, for --timing and the benchmark. */

@@ -99,6 +99,9 @@ static const struct default_cat default_cats[] = {
 	/* network_category: whole prefixes of networks with a BPH verdict, no indicators */
 	{"bph_network", "network with a bulletproof-hosting verdict", CODE(127, 0, 0, 6),
 	 CODE(127, 0, 1, 6), 110, NULL, NULL, NULL},
+	/* infrastructure_category: live infrastructure of respawn campaigns, no indicators */
+	{"infrastructure", "live infrastructure of a respawn campaign", CODE(127, 0, 0, 7),
+	 CODE(127, 0, 1, 7), 90, NULL, NULL, NULL},
 };
 
 /* The index of the category named name, or -1. */
@@ -213,6 +216,9 @@ int sh_policy_new(struct sh_policy **out)
 	snprintf(p->network_category, sizeof(p->network_category), "bph_network");
 	p->network_min_prefix_v4 = 16;
 	p->network_min_prefix_v6 = 32;
+	p->infrastructure = false;
+	p->infrastructure_window = 3 * DAY;
+	snprintf(p->infrastructure_category, sizeof(p->infrastructure_category), "infrastructure");
 	p->ttl = HOUR;
 	p->negative_ttl = 5 * 60;
 	p->refresh = HOUR;
@@ -249,6 +255,7 @@ int sh_policy_new(struct sh_policy **out)
 			rc = set_list_str(p, &c->tags, d->tags);
 	}
 	p->network_cat = find_category(p, p->network_category);
+	p->infra_cat = find_category(p, p->infrastructure_category);
 	if (rc == 0) {
 		for (size_t i = 0; i < p->n_cats; i++) {
 			p->cats[i].ttl = p->ttl;
@@ -292,6 +299,7 @@ struct parser {
 		set_grace[SH_POLICY_MAX_CATEGORIES];
 	bool global_ttl, global_expiry, global_grace;
 	unsigned long network_category_line; /* where network_category was set, 0: not */
+	unsigned long infra_category_line;   /* where infrastructure_category was set, 0: not */
 	int rc; /* out of memory */
 };
 
@@ -580,6 +588,23 @@ static void key_listing(struct parser *ps, const char *k, size_t kn, const char 
 	} else if (is_word(k, kn, "network_min_prefix_v6")) {
 		if (parse_uint(ps, v, vn, 1, 128, &u))
 			p->network_min_prefix_v6 = (unsigned)u;
+	} else if (is_word(k, kn, "infrastructure")) {
+		parse_bool(ps, v, vn, &p->infrastructure);
+	} else if (is_word(k, kn, "infrastructure_window")) {
+		int64_t w;
+		if (parse_dur(ps, v, vn, &w)) {
+			if (w <= 0)
+				bad(ps, "infrastructure_window must be longer than 0s");
+			else
+				p->infrastructure_window = w;
+		}
+	} else if (is_word(k, kn, "infrastructure_category")) {
+		if (!category_name_ok(v, vn)) {
+			bad(ps, "not a category name: '%s'", shown(v, vn, b));
+			return;
+		}
+		set_text(p->infrastructure_category, sizeof(p->infrastructure_category), v, vn);
+		ps->infra_category_line = ps->line;
 	} else {
 		bad(ps, "unknown setting '%s' in [listing]", shown(k, kn, b));
 	}
@@ -873,6 +898,12 @@ int sh_policy_parse(struct sh_policy *p, const char *buf, size_t len, const char
 		ps.line = ps.network_category_line;
 		bad(&ps, "network_category '%s' is not a [category] of this policy", p->network_category);
 	}
+	p->infra_cat = find_category(p, p->infrastructure_category);
+	if (p->infra_cat < 0 && ps.infra_category_line && p->infrastructure) {
+		ps.line = ps.infra_category_line;
+		bad(&ps, "infrastructure_category '%s' is not a [category] of this policy",
+		    p->infrastructure_category);
+	}
 	return ps.errors ? SH_EINVAL : 0;
 }
 
@@ -952,6 +983,9 @@ void sh_policy_dump(const struct sh_policy *p, FILE *f)
 		   "network_min_prefix_v6 = %u\n",
 		first ? " none" : "", p->network_category, p->network_min_prefix_v4,
 		p->network_min_prefix_v6);
+	fprintf(f, "infrastructure = %s\n", p->infrastructure && p->infra_cat >= 0 ? "yes" : "no");
+	dump_dur(f, "infrastructure_window", p->infrastructure_window);
+	fprintf(f, "infrastructure_category = %s\n", p->infrastructure_category);
 	fprintf(f, "\n[dns]\n");
 	dump_dur(f, "ttl", p->ttl);
 	dump_dur(f, "negative_ttl", p->negative_ttl);

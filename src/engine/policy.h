@@ -67,6 +67,13 @@ struct sh_policy {
 	char network_category[SH_POLICY_NAME_MAX];
 	int network_cat;
 	unsigned network_min_prefix_v4, network_min_prefix_v6;
+	/* The live infrastructure of respawn campaigns (docs/campaigns.md: addresses, /24s or
+	 * /48s and registrable domains of members online or taken down within the window) is
+	 * listed too when set, in infra_cat (no indicators of its own; -1: none). */
+	bool infrastructure;
+	int64_t infrastructure_window;
+	char infrastructure_category[SH_POLICY_NAME_MAX];
+	int infra_cat;
 	/* [dns] */
 	int64_t ttl, negative_ttl, refresh, retry, soa_expire;
 	char zone[SH_DOMAIN_MAX], rpz_zone[SH_DOMAIN_MAX];

@@ -7,6 +7,7 @@
 # agree with the edge list; the answer does not depend on ingest order; the replay summary
 # lists nothing wider than a /24.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/dnsbl_lib.sh"
 
 tar xJf "$DATA/history/urlhaus-filter-slice.tar.xz" -C "$T"
 mapfile -t files < <(ls "$T"/urlhaus-filter/*.txt)
@@ -180,6 +181,35 @@ for line in open(sys.argv[1]):
 sys.exit(1 if bad or want else 0)
 PY
 check "lookup lists new sites on live campaign infrastructure, only there" python3 "$T/infra.py" "$T/lk.json"
+
+# the same infrastructure published: off by default; with "infrastructure = yes" the /24s and
+# domains of campaigns live at the export time go out in their own category, with a short
+# expiry, and real rbldnsd answers an address no feed named with that category's code
+AT=2019-09-20T12:00:00Z
+"$SHERIFF" export --db "$T/s.db" --at $AT --format csv --out "$T/plain.csv" 2>/dev/null
+check "no infrastructure listing by default" bash -c "! grep -q ',infrastructure,127' '$T/plain.csv'"
+printf '[listing]\ninfrastructure = yes\n' > "$T/infra.conf"
+"$SHERIFF" export --db "$T/s.db" --at $AT --policy "$T/infra.conf" --format csv --out "$T/infra.csv" 2>/dev/null
+check "infrastructure = yes: the live /24 and domain, not the dead campaign's /24" python3 -c "
+import csv, sys
+rows = {r['indicator']: r for r in csv.DictReader(open('$T/infra.csv')) if r['category'] == 'infrastructure'}
+ok = rows['185.244.25.0/24']['code'] == '127.0.0.7' and rows['downyouxi.com']['code'] == '127.0.1.7'
+ok = ok and rows['185.244.25.0/24']['expires'] == '2019-09-23T12:00:00Z'
+ok = ok and 'campaign ' in rows['185.244.25.0/24']['evidence'] and '83.97.20.0/24' not in rows
+ok = ok and all(r['type'] in ('cidr', 'domain') and (r['type'] == 'domain' or r['indicator'].endswith('/24')) for r in rows.values())
+sys.exit(0 if ok else 1)"
+"$SHERIFF" export --db "$T/s.db" --at $AT --policy "$T/infra.conf" --format rbldnsd --kind ip4trie \
+	--out "$T/infra.rbl" 2>/dev/null
+chmod 755 "$T"
+chmod 644 "$T/infra.rbl"
+P=$(free_port)
+USR=()
+[ "$(id -u)" -eq 0 ] && USR=(-u nobody)
+start_bg "$T/rbldnsd.log" rbldnsd -n "${USR[@]}" -b "127.0.0.1/$P" "bl.test:ip4trie:$T/infra.rbl"
+check "rbldnsd serves the export" wait_answer "$P" "2.0.0.127.bl.test"
+check "rbldnsd: 185.244.25.250 (never in a feed) answers 127.0.0.7 with the campaign in TXT" \
+	bash -c "[ \"\$(dig @127.0.0.1 -p $P +short 250.25.244.185.bl.test A)\" = 127.0.0.7 ] &&
+		dig @127.0.0.1 -p $P +short 250.25.244.185.bl.test TXT | grep -q campaign"
 
 # an empty store and bad options
 "$SHERIFF" ingest --db "$T/e.db" /dev/null 2>/dev/null || true

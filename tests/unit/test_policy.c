@@ -93,11 +93,16 @@ static void test_defaults_equal_shipped_file(void **state)
 	struct sh_policy *again = parse(a, &d, 0);
 	char *c = dump(again);
 	assert_string_equal(a, c);
-	assert_int_equal(def->n_cats, 6);
-	/* whole networks: bph verdicts, in the last category, which takes no indicators */
+	assert_int_equal(def->n_cats, 7);
+	/* whole networks: bph verdicts, in a category that takes no indicators */
 	assert_int_equal(def->network_verdicts, 1u << SH_VERDICT_BPH);
 	assert_int_equal(def->network_cat, 5);
 	assert_string_equal(def->cats[5].name, "bph_network");
+	/* campaign infrastructure: off, in the last category, which takes no indicators either */
+	assert_false(def->infrastructure);
+	assert_int_equal(def->infrastructure_window, 3 * 86400);
+	assert_int_equal(def->infra_cat, 6);
+	assert_string_equal(def->cats[6].name, "infrastructure");
 	assert_int_equal(def->cats[5].ip_code, 0x7f000006u);
 	assert_int_equal(def->cats[2].ip_code, 0x7f000002u);
 	assert_int_equal(def->cats[2].domain_code, 0x7f000102u);
@@ -180,7 +185,7 @@ static void test_categories_and_inheritance(void **state)
 	sh_policy_free(p);
 	/* changing a global value moves the built-in categories with it */
 	p = parse("[listing]\noffline_grace = 1h\n", &d, 0);
-	assert_int_equal(p->n_cats, 6);
+	assert_int_equal(p->n_cats, 7);
 	for (size_t i = 0; i < p->n_cats; i++)
 		assert_int_equal(p->cats[i].offline_grace, 3600);
 	sh_policy_free(p);
@@ -253,6 +258,30 @@ static void test_special_space_agrees(void **state)
 	assert_string_equal(why, "special-use name");
 	assert_int_equal(sh_allowlist_domain(a, "example.com", NULL), SH_AL_NONE);
 	sh_allowlist_free(a);
+}
+
+static void test_infrastructure_settings(void **state)
+{
+	(void)state;
+	struct diags d = {0};
+	struct sh_policy *p = parse("[listing]\ninfrastructure = yes\ninfrastructure_window = 36h\n",
+				    &d, 0);
+	assert_true(p->infrastructure);
+	assert_int_equal(p->infrastructure_window, 36 * 3600);
+	char *a = dump(p);
+	assert_non_null(strstr(a, "infrastructure = yes\ninfrastructure_window = 1d12h\n"));
+	free(a);
+	sh_policy_free(p);
+	/* a window of 0 and a category the file does not define are errors, with their lines */
+	p = parse("[listing]\ninfrastructure = yes\ninfrastructure_window = 0s\n"
+		  "infrastructure_category = nowhere\n[category x]\nip_code = 127.0.0.2\n"
+		  "domain_code = 127.0.1.2\n",
+		  &d, SH_EINVAL);
+	assert_int_equal(d.n, 2);
+	assert_int_equal(d.lines[0], 3);
+	assert_int_equal(d.lines[1], 4);
+	assert_non_null(strstr(d.msgs[1], "infrastructure_category 'nowhere'"));
+	sh_policy_free(p);
 }
 
 static void test_network_settings(void **state)
@@ -433,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_special_space_agrees),
 		cmocka_unit_test(test_resolvers_and_entries),
 		cmocka_unit_test(test_network_settings),
+		cmocka_unit_test(test_infrastructure_settings),
 		cmocka_unit_test(test_allowlist_split),
 		cmocka_unit_test(test_shared_hosting_except),
 	};
