@@ -43,7 +43,8 @@ struct ctx {
  * there, so the name links nobody, as MISP's warninglists of file-hosting and cloud
  * services keep such values from correlating. Subdomains match too. */
 static const char *const shared_services[] = {
-	"000webhostapp.com", "1drv.com", "1drv.ms", "aliyuncs.com", "amazonaws.com", "bitbucket.org",
+	"000webhostapp.com", "1drv.com", "1drv.ms", "aliyuncs.com", "amazonaws.com", "beget.tech",
+	"bitbucket.org",
 	"blogspot.com", "box.com", "cloudfront.net", "discord.com", "discordapp.com",
 	"discordapp.net", "docs.google.com", "dropbox.com", "dropboxusercontent.com",
 	"firebasestorage.googleapis.com", "free.fr", "github.com", "githubusercontent.com",
