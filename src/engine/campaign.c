@@ -44,15 +44,15 @@ struct ctx {
  * services keep such values from correlating. Subdomains match too. */
 static const char *const shared_services[] = {
 	"000webhostapp.com", "1drv.com", "1drv.ms", "aliyuncs.com", "amazonaws.com", "beget.tech",
-	"bitbucket.org",
-	"blogspot.com", "box.com", "cloudfront.net", "discord.com", "discordapp.com",
-	"discordapp.net", "docs.google.com", "dropbox.com", "dropboxusercontent.com",
-	"firebasestorage.googleapis.com", "free.fr", "github.com", "githubusercontent.com",
-	"gitlab.com", "google.com", "googleapis.com", "googleusercontent.com", "live.com",
-	"mediafire.com", "mega.nz", "myqcloud.com", "onedrive.com", "pardot.com", "pastebin.com", "pbworks.com",
-	"sendspace.com", "sharepoint.com", "top4top.io", "top4top.net", "transfer.sh",
-	"weebly.com", "wetransfer.com", "windows.net", "wixsite.com", "wixstatic.com",
-	"x10host.com", "yadi.sk", "zippyshare.com",
+	"bitbucket.org", "blogspot.com", "box.com", "cloudfront.net", "discord.com",
+	"discordapp.com", "discordapp.net", "docs.google.com", "dropbox.com",
+	"dropboxusercontent.com", "firebasestorage.googleapis.com", "free.fr", "github.com",
+	"githubusercontent.com", "gitlab.com", "google.com", "googleapis.com",
+	"googleusercontent.com", "live.com", "mediafire.com", "mega.nz", "myqcloud.com",
+	"onedrive.com", "pardot.com", "pastebin.com", "pbworks.com", "sendspace.com",
+	"sharepoint.com", "top4top.io", "top4top.net", "transfer.sh", "weebly.com",
+	"wetransfer.com", "windows.net", "wixsite.com", "wixstatic.com", "x10host.com", "yadi.sk",
+	"zippyshare.com",
 };
 
 static bool shared_service(const char *d)
