@@ -620,14 +620,6 @@ void sh_campaigns_free(struct sh_campaigns *c)
 	free(c);
 }
 
-size_t sh_campaigns_find(const struct sh_campaigns *c, const char *value)
-{
-	for (size_t i = 0; i < c->n_inds; i++)
-		if (strcmp(c->inds[i].value, value) == 0)
-			return i;
-	return SIZE_MAX;
-}
-
 struct keyed {
 	const char *key;
 	int64_t delay;

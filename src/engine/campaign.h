@@ -86,9 +86,6 @@ struct sh_camp_infra {
 bool sh_campaigns_infrastructure(const struct sh_campaigns *c, const struct sh_ip *ip,
 				 const char *name, struct sh_camp_infra *out);
 
-/* The indicator with this canonical value, or SIZE_MAX. */
-size_t sh_campaigns_find(const struct sh_campaigns *c, const char *value);
-
 /* Respawns per network, keyed as sh_intel keys them ("AS4837", a prefix, an org, a country
  * code): the network where the new indicator came back. */
 struct sh_respawn_net {

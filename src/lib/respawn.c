@@ -644,12 +644,6 @@ const char *sh_linker_value(const struct sh_linker *l, uint32_t vid, enum sh_evk
 	return v->s;
 }
 
-size_t sh_linker_values_of(const struct sh_linker *l, uint32_t i, const uint32_t **out)
-{
-	*out = l->ind_vals + l->inds[i].val0;
-	return l->inds[i].n_vals;
-}
-
 unsigned sh_linker_sight(const struct sh_linker *l, uint32_t i)
 {
 	return l->inds[i].sight;

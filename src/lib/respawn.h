@@ -107,8 +107,6 @@ const uint32_t *sh_linker_shared(const struct sh_linker *l);
 /* A value's kind, text and number of indicators carrying it. */
 const char *sh_linker_value(const struct sh_linker *l, uint32_t vid, enum sh_evkey *type,
 			    uint32_t *carriers);
-/* The value ids of indicator i. */
-size_t sh_linker_values_of(const struct sh_linker *l, uint32_t i, const uint32_t **out);
 /* SH_SIGHT_* bits of indicator i. */
 unsigned sh_linker_sight(const struct sh_linker *l, uint32_t i);
 /* Campaign of indicator i: the member of its connected group that ranks first, or
