@@ -1262,7 +1262,8 @@ static int compile4(struct loader *L)
 			}
 			v = L->e4[i].val;
 		} else {
-			if (sh_array_grow((void **)&vals, &cv, j - i, 4) || sh_array_grow((void **)&tmp, &ct, j - i, 4)) {
+			if (sh_array_grow((void **)&vals, &cv, j - i, 4) ||
+			    sh_array_grow((void **)&tmp, &ct, j - i, 4)) {
 				free(vals);
 				free(tmp);
 				return SH_ENOMEM;
@@ -1378,8 +1379,8 @@ static int compile6(struct loader *L)
 				n--;                                                           \
 		} else if (!n || val[n - 1] != v_) {                                           \
 			size_t c1 = cap, c2 = cap;                                             \
-			if (sh_array_grow((void **)&start, &c1, n + 1, sizeof(sh_u128)) ||              \
-			    sh_array_grow((void **)&val, &c2, n + 1, sizeof(uint32_t))) {               \
+			if (sh_array_grow((void **)&start, &c1, n + 1, sizeof(sh_u128)) ||     \
+			    sh_array_grow((void **)&val, &c2, n + 1, sizeof(uint32_t))) {      \
 				rc = SH_ENOMEM;                                                \
 				break;                                                         \
 			}                                                                      \
@@ -1452,7 +1453,8 @@ static int compiled(struct loader *L)
 		size_t j = i + 1;
 		while (j < L->ned && L->ed[j].node == L->ed[i].node && L->ed[j].wild == L->ed[i].wild)
 			j++;
-		if (sh_array_grow((void **)&vals, &cv, j - i, 4) || sh_array_grow((void **)&tmp, &ct, j - i, 4)) {
+		if (sh_array_grow((void **)&vals, &cv, j - i, 4) ||
+		    sh_array_grow((void **)&tmp, &ct, j - i, 4)) {
 			L->err = SH_ENOMEM;
 			break;
 		}

@@ -310,8 +310,8 @@ int sh_linker_add(struct sh_linker *l, int64_t first_seen, uint64_t site,
 			iv[u++] = iv[i];
 	memcpy(l->runs + l->n_runs, runs, n_runs * sizeof(*runs));
 	l->inds[l->n_inds] = (struct ind){
-		.site = site, .first = first_seen, .off_t = NONE_T, .respawned_off = NONE_T, .run0 = (uint32_t)l->n_runs,
-		.n_runs = (uint32_t)n_runs, .val0 = (uint32_t)l->n_ind_vals, .n_vals = (uint32_t)u,
+		.site = site, .first = first_seen, .off_t = NONE_T, .respawned_off = NONE_T,
+		.run0 = (uint32_t)l->n_runs, .n_runs = (uint32_t)n_runs, .val0 = (uint32_t)l->n_ind_vals, .n_vals = (uint32_t)u,
 		.parent = (uint32_t)l->n_inds,
 	};
 	l->n_runs += n_runs;
@@ -511,8 +511,9 @@ static int on_new(struct sh_linker *l, uint32_t b, int64_t t)
 		}
 		bool better = w >= SH_LINK_MIN &&
 			      (best.old_ind == NO_IND || w > best.weight ||
-			       (w == best.weight && (off > best.t_off ||
-						     (off == best.t_off && rank(l, a) < rank(l, best.old_ind)))));
+			       (w == best.weight &&
+				(off > best.t_off ||
+				 (off == best.t_off && rank(l, a) < rank(l, best.old_ind)))));
 		if (!better) {
 			l->n_shared = mark;
 			continue;
@@ -536,7 +537,7 @@ static int on_new(struct sh_linker *l, uint32_t b, int64_t t)
 	x->online = true;
 	if (best.old_ind != NO_IND) {
 		int rc = sh_array_grow((void **)&l->edges, &l->cap_edges, l->n_edges + 1,
-			      sizeof(*l->edges));
+				       sizeof(*l->edges));
 		if (rc != 0)
 			return rc;
 		qsort_r(l->shared + best.first_shared, best.n_shared, sizeof(*l->shared),
