@@ -350,7 +350,7 @@ static uint32_t compile_chunk(struct lpm_compiler *c, size_t i, u128 cs, unsigne
 		return 0;
 	}
 	int rc = sh_array_grow((void **)&t->child, &c->cap_child, base + (1u << CHILD_BITS),
-		      sizeof(*t->child));
+			       sizeof(*t->child));
 	if (rc) {
 		c->err = rc;
 		return 0;

@@ -292,7 +292,7 @@ int sh_linker_add(struct sh_linker *l, int64_t first_seen, uint64_t site,
 		rc = sh_array_grow((void **)&l->runs, &l->cap_runs, l->n_runs + n_runs, sizeof(*l->runs));
 	if (rc == 0)
 		rc = sh_array_grow((void **)&l->ind_vals, &l->cap_ind_vals, l->n_ind_vals + n_vals,
-			  sizeof(*l->ind_vals));
+				   sizeof(*l->ind_vals));
 	if (rc != 0)
 		return rc;
 	uint32_t *iv = l->ind_vals + l->n_ind_vals;
@@ -455,7 +455,7 @@ static int share(struct sh_linker *l, uint32_t a, uint32_t b, unsigned *weight, 
 				*guard = true;
 			} else {
 				int rc = sh_array_grow((void **)&l->shared, &l->cap_shared, l->n_shared + 1,
-					      sizeof(*l->shared));
+						       sizeof(*l->shared));
 				if (rc != 0)
 					return rc;
 				l->shared[l->n_shared++] = va[i];

@@ -163,7 +163,7 @@ static int collect(struct walk *w, int64_t id, struct sh_intel_ind *out)
 		while (w->r_run == SQLITE_ROW && sqlite3_column_int64(w->run, 0) == id &&
 		       sqlite3_column_int64(w->run, 1) == src_id) {
 			if ((rc = sh_array_grow((void **)&w->runs, &w->cap_runs, n_runs + 1,
-				       sizeof(*w->runs))) != 0)
+						sizeof(*w->runs))) != 0)
 				return rc;
 			struct sh_run *run = &w->runs[n_runs++];
 			run->start = sqlite3_column_int64(w->run, 2);
