@@ -7,6 +7,7 @@
 # network with a bph verdict is listed with its evidence, never shorter than the bounds and
 # never over allowlisted space.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/bph_store.sh"
 DB=$T/s.db
 AT1=2019-09-21T00:00:00Z
 tar xJf "$DATA/history/urlhaus-filter-slice.tar.xz" -C "$T"
@@ -102,36 +103,8 @@ check "no temporary file is left" bash -c "! ls -A '$T/pub' | grep -q '^\\.atomi
 # for weeks gets the bph verdict; an ISP with one-day infections and a one-indicator network
 # do not
 N=$T/net
-mkdir -p "$N"
-cat > "$N/c.csv" <<'CSV'
-45.0.0.0,45.0.3.255,64500,Example Bulletproof Ltd
-60.0.0.0,60.63.255.255,64501,Example Broadband ISP
-61.1.1.0,61.1.1.255,64502,Lonely Net
-CSV
-printf '{"IPv4Prefixes": ["45.0.0.0/22"]}\n' > "$N/examplehost.json"
-python3 - "$N/snaps" <<'PY'
-import os, sys, time
-d = sys.argv[1]; os.makedirs(d)
-t0 = 1590969600  # 2020-06-01T00:00:00Z
-for k in range(120):  # every 12 h for 60 days
-    t = t0 + k * 43200
-    lines = [f'60.{(n >> 16) & 63}.{(n >> 8) & 255}.{n & 255}' for n in range(25 * k + 1, 25 * k + 26)] if 2 <= k < 118 else []
-    if 2 <= k <= 100:
-        lines += ['45.0.1.10', '45.0.1.11', '45.0.2.12']
-    if k >= 3:
-        lines += ['45.0.3.13']
-    if k == 50:
-        lines += ['61.1.1.7']
-    stamp = time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(t))
-    with open(f'{d}/constructed-{stamp}.txt', 'w') as f:
-        f.write('! Title: constructed test list\n! Updated: ' +
-                time.strftime('%a, %d %b %Y %H:%M:%S UTC', time.gmtime(t)) + '\n')
-        f.write('\n'.join(lines) + '\n')
-PY
+bph_store "$N"
 NDB=$N/c.db
-"$SHERIFF" ingest --db "$NDB" --format plain "$N"/snaps/*.txt 2> /dev/null
-"$SHERIFF" asmap import --db "$NDB" --format ipldb --as-of 2020-01-01 "$N/c.csv" 2> /dev/null
-"$SHERIFF" hosting import --db "$NDB" --name examplehost "$N/examplehost.json" 2> /dev/null
 NAT=2020-07-30T18:00:00Z
 nex() {  # nex FORMAT OUT [ARGS...]: export of the constructed store
 	local fmt=$1 out=$2; shift 2

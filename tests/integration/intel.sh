@@ -5,6 +5,7 @@
 # few long-lived indicators outranks an ISP with thousands of one-day infections; empty
 # stores, a single snapshot and one-indicator networks give figures, never NaN.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/bph_store.sh"
 
 REF="$HERE/intel_ref.py"
 # no_nan FILE...: every line is JSON without NaN or infinities
@@ -102,34 +103,7 @@ a=json.loads(open(sys.argv[2]).readline()); assert a["lifetime"]["n"]==0' "$T/o1
 
 # constructed: a hoster keeping 4 indicators up for weeks, an ISP with 3000 one-day infections,
 # and a network with a single indicator
-cat > "$T/c.csv" <<'CSV'
-45.0.0.0,45.0.3.255,64500,Example Bulletproof Ltd
-60.0.0.0,60.63.255.255,64501,Example Broadband ISP
-61.1.1.0,61.1.1.255,64502,Lonely Net
-CSV
-printf '{"IPv4Prefixes": ["45.0.0.0/22"]}\n' > "$T/examplehost.json"
-python3 - "$T/snaps" <<'PY'
-import os, sys, time
-d = sys.argv[1]; os.makedirs(d)
-t0 = 1590969600  # 2020-06-01T00:00:00Z
-for k in range(120):  # every 12 h for 60 days
-    t = t0 + k * 43200
-    lines = [f'60.{(n >> 16) & 63}.{(n >> 8) & 255}.{n & 255}' for n in range(25 * k + 1, 25 * k + 26)] if 2 <= k < 118 else []
-    if 2 <= k <= 100:
-        lines += ['45.0.1.10', '45.0.1.11', '45.0.2.12']
-    if k >= 3:
-        lines += ['45.0.3.13']
-    if k == 50:
-        lines += ['61.1.1.7']
-    stamp = time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(t))
-    with open(f'{d}/constructed-{stamp}.txt', 'w') as f:
-        f.write('! Title: constructed test list\n! Updated: ' +
-                time.strftime('%a, %d %b %Y %H:%M:%S UTC', time.gmtime(t)) + '\n')
-        f.write('\n'.join(lines) + '\n')
-PY
-"$SHERIFF" ingest --db "$T/c.db" --format plain "$T"/snaps/*.txt 2>/dev/null
-"$SHERIFF" asmap import --db "$T/c.db" --format ipldb --as-of 2020-01-01 "$T/c.csv" 2>/dev/null
-"$SHERIFF" hosting import --db "$T/c.db" --name examplehost "$T/examplehost.json" 2>/dev/null
+bph_store "$T"
 "$SHERIFF" networks --db "$T/c.db" --by asn --json > "$T/c.jsonl" 2>/dev/null
 "$SHERIFF" networks --db "$T/c.db" --by asn > "$T/c.txt" 2>/dev/null
 check "the hoster with 4 long-lived indicators ranks first, bph, with its reasons" python3 -c 'import json,sys
