@@ -197,7 +197,12 @@ static int compute(const struct opts *o, const char *cmd, struct sh_store **s,
 		sh_policy_free(p);
 		return CLI_FAIL;
 	}
-	int rc = sh_campaigns_compute(*s, p, &o->cfg, o->countries, out);
+	/* with a policy, its allowlist (bad lines of its allow files reported); else built-in */
+	struct sh_allowlist *al = NULL;
+	int rc = p ? sh_allowlist_build(p, *s, diag, &bad, &al) : 0;
+	if (rc == 0)
+		rc = sh_campaigns_compute(*s, al, &o->cfg, o->countries, out);
+	sh_allowlist_free(al);
 	sh_policy_free(p);
 	if (rc != 0) {
 		cli_err("%s: %s %s", cmd, sh_strerror(rc), rc == SH_ESTORE ? sh_store_errmsg(*s) : "");

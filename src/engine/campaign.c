@@ -29,7 +29,7 @@ struct feed_ev {
 
 struct ctx {
 	struct sh_campaigns *c;
-	struct sh_allowlist *allow;
+	const struct sh_allowlist *allow;
 	struct feed_ev *ev;
 	size_t n_ev, cap_ev, next_ev;
 	struct sh_linker_run *runs;
@@ -542,7 +542,7 @@ static int canonical_order(const struct sh_campaigns *c, uint32_t **out)
 	return 0;
 }
 
-int sh_campaigns_compute(struct sh_store *s, const struct sh_policy *p,
+int sh_campaigns_compute(struct sh_store *s, const struct sh_allowlist *al,
 			 const struct sh_linker_config *cfg, bool countries,
 			 struct sh_campaigns **out)
 {
@@ -561,11 +561,18 @@ int sh_campaigns_compute(struct sh_store *s, const struct sh_policy *p,
 		.c = c,
 		.fields = SH_ASMAP_HAS_ASN | (countries ? SH_ASMAP_HAS_COUNTRY : 0),
 	};
-	struct sh_policy *own = NULL;
+	struct sh_policy *policy = NULL;
+	struct sh_allowlist *own = NULL;
 	double t0 = now_s();
-	int rc = p ? 0 : sh_policy_new(&own);
-	if (rc == 0)
-		rc = sh_allowlist_build(p ? p : own, s, quiet, NULL, &x.allow);
+	int rc = 0;
+	if (!al) {
+		/* the built-in policy's allowlist has no files of its own: nothing to report */
+		rc = sh_policy_new(&policy);
+		if (rc == 0)
+			rc = sh_allowlist_build(policy, s, quiet, NULL, &own);
+		al = own;
+	}
+	x.allow = al;
 	if (rc == 0)
 		rc = sh_netdb_open(s, &c->priv->db);
 	if (rc == 0)
@@ -589,8 +596,8 @@ int sh_campaigns_compute(struct sh_store *s, const struct sh_policy *p,
 		rc = group(c);
 	c->timing.read = t1 - t0;
 	c->timing.link = now_s() - t1;
-	sh_allowlist_free(x.allow);
-	sh_policy_free(own);
+	sh_allowlist_free(own);
+	sh_policy_free(policy);
 	free(x.ev);
 	free(x.runs);
 	if (rc != 0) {

@@ -64,11 +64,11 @@ struct sh_campaigns {
 	struct sh_campaigns_priv *priv;
 };
 
-/* Reads and links the whole store. The allowlist of policy p (NULL: the built-in policy)
- * and a built-in list of shared content platforms keep shared front ends, resolvers, special
- * space and upload sites from linking. countries: also attribute countries (a country table
- * costs more to load than the ASN table); else country is the ASN table's, if any. */
-SH_MUST_CHECK int sh_campaigns_compute(struct sh_store *s, const struct sh_policy *p,
+/* Reads and links the whole store. The allowlist al (NULL: the built-in policy's) and a
+ * built-in list of shared content platforms keep shared front ends, resolvers, special space
+ * and upload sites from linking. countries: also attribute countries (a country table costs
+ * more to load than the ASN table); else country is the ASN table's, if any. */
+SH_MUST_CHECK int sh_campaigns_compute(struct sh_store *s, const struct sh_allowlist *al,
 				       const struct sh_linker_config *cfg, bool countries,
 				       struct sh_campaigns **out);
 void sh_campaigns_free(struct sh_campaigns *c);

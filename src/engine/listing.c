@@ -813,7 +813,7 @@ static int add_infrastructure(struct builder *b, struct sh_store *s)
 		return 0;
 	struct sh_linker_config cfg = {p->infrastructure_window, SH_CAMPAIGN_BOUND_DEFAULT};
 	struct sh_campaigns *c;
-	int rc = sh_campaigns_compute(s, p, &cfg, false, &c);
+	int rc = sh_campaigns_compute(s, b->al, &cfg, false, &c);
 	if (rc != 0)
 		return rc;
 	struct infra_ctx x = {b, c, 0};
@@ -1184,24 +1184,18 @@ size_t sh_listing_evidence(const struct sh_listing_set *set, const struct sh_lis
 	put(buf, n, &off, ": ");
 	if (l->network) {
 		put(buf, n, &off, l->network);
-		put(buf, n, &off, "; first ");
-		put(buf, n, &off, first);
-		put(buf, n, &off, "; last ");
-		put(buf, n, &off, last);
-		if (l->flags & SH_LF_ONLINE)
-			put(buf, n, &off, "; online");
-		return off;
+	} else {
+		if (l->flags & SH_LF_FROM_URL)
+			put(buf, n, &off, "serves listed URLs, ");
+		put(buf, n, &off, l->threat ? l->threat : c->description);
+		if (l->malware) {
+			put(buf, n, &off, " (");
+			put(buf, n, &off, l->malware);
+			put(buf, n, &off, ")");
+		}
+		put(buf, n, &off, " via ");
+		put(buf, n, &off, l->sources);
 	}
-	if (l->flags & SH_LF_FROM_URL)
-		put(buf, n, &off, "serves listed URLs, ");
-	put(buf, n, &off, l->threat ? l->threat : c->description);
-	if (l->malware) {
-		put(buf, n, &off, " (");
-		put(buf, n, &off, l->malware);
-		put(buf, n, &off, ")");
-	}
-	put(buf, n, &off, " via ");
-	put(buf, n, &off, l->sources);
 	put(buf, n, &off, "; first ");
 	put(buf, n, &off, first);
 	put(buf, n, &off, "; last ");

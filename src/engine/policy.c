@@ -513,6 +513,33 @@ static void section_header(struct parser *ps, const char *s, size_t n)
 	}
 }
 
+/* A setting naming a category (network_category, infrastructure_category): kept with its
+ * line, checked once all categories are known (resolve_category_ref). */
+static void category_ref(struct parser *ps, const char *v, size_t vn, char *dst, size_t cap,
+			 unsigned long *line)
+{
+	char b[48];
+	if (!category_name_ok(v, vn)) {
+		bad(ps, "not a category name: '%s'", shown(v, vn, b));
+		return;
+	}
+	set_text(dst, cap, v, vn);
+	*line = ps->line;
+}
+
+/* The index of the category a setting names; a file that set it to a category it does not
+ * define, while the feature is on, is in error at that line. */
+static int resolve_category_ref(struct parser *ps, const char *setting, const char *name,
+				unsigned long line, bool on)
+{
+	int cat = find_category(ps->p, name);
+	if (cat < 0 && line && on) {
+		ps->line = line;
+		bad(ps, "%s '%s' is not a [category] of this policy", setting, name);
+	}
+	return cat;
+}
+
 static void key_listing(struct parser *ps, const char *k, size_t kn, const char *v, size_t vn)
 {
 	struct sh_policy *p = ps->p;
@@ -576,12 +603,8 @@ static void key_listing(struct parser *ps, const char *k, size_t kn, const char 
 		}
 		p->network_verdicts = verdicts;
 	} else if (is_word(k, kn, "network_category")) {
-		if (!category_name_ok(v, vn)) {
-			bad(ps, "not a category name: '%s'", shown(v, vn, b));
-			return;
-		}
-		set_text(p->network_category, sizeof(p->network_category), v, vn);
-		ps->network_category_line = ps->line;
+		category_ref(ps, v, vn, p->network_category, sizeof(p->network_category),
+			     &ps->network_category_line);
 	} else if (is_word(k, kn, "network_min_prefix_v4")) {
 		if (parse_uint(ps, v, vn, 1, 32, &u))
 			p->network_min_prefix_v4 = (unsigned)u;
@@ -599,12 +622,8 @@ static void key_listing(struct parser *ps, const char *k, size_t kn, const char 
 				p->infrastructure_window = w;
 		}
 	} else if (is_word(k, kn, "infrastructure_category")) {
-		if (!category_name_ok(v, vn)) {
-			bad(ps, "not a category name: '%s'", shown(v, vn, b));
-			return;
-		}
-		set_text(p->infrastructure_category, sizeof(p->infrastructure_category), v, vn);
-		ps->infra_category_line = ps->line;
+		category_ref(ps, v, vn, p->infrastructure_category, sizeof(p->infrastructure_category),
+			     &ps->infra_category_line);
 	} else {
 		bad(ps, "unknown setting '%s' in [listing]", shown(k, kn, b));
 	}
@@ -893,17 +912,11 @@ int sh_policy_parse(struct sh_policy *p, const char *buf, size_t len, const char
 		}
 	}
 	/* a file with categories of its own lists networks only where it names their category */
-	p->network_cat = find_category(p, p->network_category);
-	if (p->network_cat < 0 && ps.network_category_line && p->network_verdicts) {
-		ps.line = ps.network_category_line;
-		bad(&ps, "network_category '%s' is not a [category] of this policy", p->network_category);
-	}
-	p->infra_cat = find_category(p, p->infrastructure_category);
-	if (p->infra_cat < 0 && ps.infra_category_line && p->infrastructure) {
-		ps.line = ps.infra_category_line;
-		bad(&ps, "infrastructure_category '%s' is not a [category] of this policy",
-		    p->infrastructure_category);
-	}
+	p->network_cat = resolve_category_ref(&ps, "network_category", p->network_category,
+					      ps.network_category_line, p->network_verdicts != 0);
+	p->infra_cat = resolve_category_ref(&ps, "infrastructure_category",
+					    p->infrastructure_category, ps.infra_category_line,
+					    p->infrastructure);
 	return ps.errors ? SH_EINVAL : 0;
 }
 
