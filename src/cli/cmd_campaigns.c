@@ -70,7 +70,8 @@ static void help_respawns(FILE *f)
 		"  --limit N       respawns to print (default 0: all)\n"
 		"  --window DUR, --bound N, --policy FILE: as for 'sheriff campaigns'\n"
 		"  --first-sight   instead, one line per indicator: what was known at its first\n"
-		"                  sighting (linked, on live campaign infrastructure, guarded)\n"
+		"                  sighting (linked, on live campaign infrastructure, its host\n"
+		"                  already listed, guarded, sharing a value with an earlier one)\n"
 		"  --timing        print the time spent to stderr\n");
 }
 
@@ -286,7 +287,7 @@ static int replay(const struct sh_campaigns *g, const struct opts *o)
 		if (g->inds[i].first_seen < start)
 			start = g->inds[i].first_seen;
 	int64_t from = g->n_inds ? start + o->replay_after : 0;
-	unsigned long n = 0, linked = 0, covered = 0, either = 0, guarded = 0;
+	unsigned long n = 0, linked = 0, covered = 0, host = 0, either = 0, guarded = 0, seen = 0;
 	for (size_t i = 0; i < g->n_inds; i++) {
 		if (g->inds[i].first_seen < from)
 			continue;
@@ -294,8 +295,10 @@ static int replay(const struct sh_campaigns *g, const struct opts *o)
 		n++;
 		linked += (f & SH_SIGHT_LINKED) != 0;
 		covered += (f & SH_SIGHT_COVERED) != 0;
-		either += (f & (SH_SIGHT_LINKED | SH_SIGHT_COVERED)) != 0;
+		host += (f & SH_SIGHT_HOST) != 0;
+		either += (f & (SH_SIGHT_LINKED | SH_SIGHT_COVERED | SH_SIGHT_HOST)) != 0;
 		guarded += (f & SH_SIGHT_GUARDED) != 0;
+		seen += (f & SH_SIGHT_SEEN) != 0;
 	}
 	const char **values = malloc((g->n_inds ? g->n_inds : 1) * sizeof(*values));
 	if (!values)
@@ -354,9 +357,11 @@ static int replay(const struct sh_campaigns *g, const struct opts *o)
 		json_object_set_new(r, "new_indicators", json_integer((json_int_t)n));
 		json_object_set_new(r, "linked_at_first_sight", json_integer((json_int_t)linked));
 		json_object_set_new(r, "on_live_infrastructure", json_integer((json_int_t)covered));
+		json_object_set_new(r, "host_already_listed", json_integer((json_int_t)host));
 		json_object_set_new(r, "listed_at_first_sight", json_integer((json_int_t)either));
 		json_object_set_new(r, "recall_at_first_sight", json_real(round(share * 1e4) / 1e4));
 		json_object_set_new(r, "guarded", json_integer((json_int_t)guarded));
+		json_object_set_new(r, "shared_with_earlier", json_integer((json_int_t)seen));
 		json_t *l = json_object();
 		for (int k = 0; k < SH_EV_N; k++)
 			if (sh_evkey_listable((enum sh_evkey)k))
@@ -372,9 +377,12 @@ static int replay(const struct sh_campaigns *g, const struct opts *o)
 	char t[SH_TIME_STRLEN];
 	printf("indicators first seen from %s: %lu\n", cli_time(from, t), n);
 	printf("  listed at first sight: %lu (%.1f%%): linked to a takedown %lu, on live campaign "
-	       "infrastructure %lu\n",
-	       either, 100 * share, linked, covered);
+	       "infrastructure %lu, on a host already listed %lu\n",
+	       either, 100 * share, linked, covered, host);
 	printf("  a shared value over the bound or allowlisted: %lu\n", guarded);
+	printf("  sharing an address, net or registrable domain with any earlier indicator, "
+	       "whatever the window, the bound or whether it is still online: %lu (%.1f%%)\n",
+	       seen, n ? 100.0 * (double)seen / (double)n : 0.0);
 	printf("infrastructure listed over the replay (window %.0f h, bound %u):\n",
 	       (double)o->cfg.window / 3600.0, o->cfg.bound);
 	for (int k = 0; k < SH_EV_N; k++)
@@ -488,16 +496,20 @@ static void first_sight(const struct sh_campaigns *g, bool json)
 			json_object_set_new(o, "linked", json_boolean(f & SH_SIGHT_LINKED));
 			json_object_set_new(o, "on_live_infrastructure",
 					    json_boolean(f & SH_SIGHT_COVERED));
+			json_object_set_new(o, "host_already_listed", json_boolean(f & SH_SIGHT_HOST));
 			json_object_set_new(o, "guarded", json_boolean(f & SH_SIGHT_GUARDED));
+			json_object_set_new(o, "shared_with_earlier", json_boolean(f & SH_SIGHT_SEEN));
 			json_object_set_new(o, "asn", m->asn ? json_integer(m->asn) : json_null());
 			json_object_set_new(o, "prefix", m->prefix ? json_string(m->prefix) : json_null());
 			cli_json_line(o);
 		} else {
 			char t[SH_TIME_STRLEN];
-			printf("%s %s%s%s%s\n", cli_time(m->first_seen, t), m->value,
+			printf("%s %s%s%s%s%s%s\n", cli_time(m->first_seen, t), m->value,
 			       f & SH_SIGHT_LINKED ? " linked" : "",
 			       f & SH_SIGHT_COVERED ? " infrastructure" : "",
-			       f & SH_SIGHT_GUARDED ? " guarded" : "");
+			       f & SH_SIGHT_HOST ? " host-listed" : "",
+			       f & SH_SIGHT_GUARDED ? " guarded" : "",
+			       f & SH_SIGHT_SEEN ? " shared" : "");
 		}
 	}
 }

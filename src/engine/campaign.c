@@ -278,7 +278,8 @@ static int on_indicator(const struct sh_intel_ind *ind, void *arg)
 	size_t n_runs;
 	if ((rc = merge_runs(x, ind, &n_runs)) != 0)
 		return rc;
-	if ((rc = sh_linker_add(c->linker, ind->first_seen, site, x->runs, n_runs, vs.v, vs.n)) != 0)
+	if ((rc = sh_linker_add(c->linker, ind->first_seen, site, ind->type != SH_IND_URL, x->runs,
+				 n_runs, vs.v, vs.n)) != 0)
 		return rc;
 	c->n_inds++;
 	return 0;

@@ -143,7 +143,7 @@ struct ind {
 	uint32_t run0, n_runs, val0, n_vals;
 	uint32_t parent;
 	uint8_t sight;
-	bool online, member;
+	bool online, member, host;
 };
 
 enum { EV_OFF = 0, EV_ON = 1, EV_NEW = 2 };
@@ -152,6 +152,11 @@ struct event {
 	int64_t t;
 	uint32_t rank, ind;
 	uint32_t kind;
+};
+
+struct site_host {
+	uint64_t site;
+	uint32_t ind;
 };
 
 struct sh_linker {
@@ -175,6 +180,8 @@ struct sh_linker {
 	uint32_t *listed;
 	int64_t *listed_t;
 	size_t n_listed;
+	struct site_host *hosts; /* host indicators by site, for SH_SIGHT_HOST */
+	size_t n_hosts;
 	bool ran;
 };
 
@@ -204,6 +211,7 @@ void sh_linker_free(struct sh_linker *l)
 	free(l->shared);
 	free(l->listed);
 	free(l->listed_t);
+	free(l->hosts);
 	free(l);
 }
 
@@ -281,7 +289,7 @@ static int cmp_u32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int sh_linker_add(struct sh_linker *l, int64_t first_seen, uint64_t site,
+int sh_linker_add(struct sh_linker *l, int64_t first_seen, uint64_t site, bool is_host,
 		  const struct sh_linker_run *runs, size_t n_runs, const struct sh_evval *vals,
 		  size_t n_vals)
 {
@@ -312,7 +320,7 @@ int sh_linker_add(struct sh_linker *l, int64_t first_seen, uint64_t site,
 	l->inds[l->n_inds] = (struct ind){
 		.site = site, .first = first_seen, .off_t = NONE_T, .respawned_off = NONE_T,
 		.run0 = (uint32_t)l->n_runs, .n_runs = (uint32_t)n_runs, .val0 = (uint32_t)l->n_ind_vals, .n_vals = (uint32_t)u,
-		.parent = (uint32_t)l->n_inds,
+		.parent = (uint32_t)l->n_inds, .host = is_host && site != 0,
 	};
 	l->n_runs += n_runs;
 	l->n_ind_vals += u;
@@ -468,12 +476,61 @@ static int share(struct sh_linker *l, uint32_t a, uint32_t b, unsigned *weight, 
 	return 0;
 }
 
+static int cmp_site_host(const void *a, const void *b)
+{
+	const struct site_host *x = a, *y = b;
+	if (x->site != y->site)
+		return x->site < y->site ? -1 : 1;
+	return (x->ind > y->ind) - (x->ind < y->ind);
+}
+
+static int index_hosts(struct sh_linker *l)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < l->n_inds; i++)
+		n += l->inds[i].host;
+	l->hosts = malloc((n ? n : 1) * sizeof(*l->hosts));
+	if (!l->hosts)
+		return SH_ENOMEM;
+	for (uint32_t i = 0; i < l->n_inds; i++)
+		if (l->inds[i].host)
+			l->hosts[l->n_hosts++] = (struct site_host){l->inds[i].site, i};
+	qsort(l->hosts, l->n_hosts, sizeof(*l->hosts), cmp_site_host);
+	return 0;
+}
+
+/* Whether an indicator naming host site itself, first seen before t, is online. */
+static bool host_listed(const struct sh_linker *l, uint64_t site, int64_t t)
+{
+	size_t lo = 0, hi = l->n_hosts;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (l->hosts[mid].site < site)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; site != 0 && lo < l->n_hosts && l->hosts[lo].site == site; lo++) {
+		const struct ind *h = &l->inds[l->hosts[lo].ind];
+		if (h->online && h->first < t)
+			return true;
+	}
+	return false;
+}
+
 static int on_new(struct sh_linker *l, uint32_t b, int64_t t)
 {
 	struct ind *x = &l->inds[b];
 	const uint32_t *vb = l->ind_vals + x->val0;
 	uint32_t tried[32], links[32];
 	size_t n_tried = 0, n_links = 0;
+	if (!x->host && host_listed(l, x->site, t))
+		x->sight |= SH_SIGHT_HOST;
+	for (uint32_t k = 0; k < x->n_vals; k++) {
+		const struct value *v = &l->vals[vb[k]];
+		if (v->carriers > 0 && !v->allow && sh_evkey_listable((enum sh_evkey)v->type))
+			x->sight |= SH_SIGHT_SEEN;
+	}
 	/* landing on a live campaign's infrastructure joins that campaign */
 	for (uint32_t k = 0; k < x->n_vals; k++)
 		if (listed_at(l, &l->vals[vb[k]], t)) {
@@ -583,6 +640,9 @@ int sh_linker_run(struct sh_linker *l, const uint32_t *order)
 	size_t n = l->n_inds;
 	for (size_t i = 0; i < l->n_inds; i++)
 		n += 2 * (size_t)l->inds[i].n_runs;
+	int rc = index_hosts(l);
+	if (rc != 0)
+		return rc;
 	struct event *ev = malloc((n ? n : 1) * sizeof(*ev));
 	if (!ev)
 		return SH_ENOMEM;
@@ -600,7 +660,6 @@ int sh_linker_run(struct sh_linker *l, const uint32_t *order)
 		}
 	}
 	qsort(ev, m, sizeof(*ev), cmp_event);
-	int rc = 0;
 	for (size_t k = 0; k < m && rc == 0; k++) {
 		switch (ev[k].kind) {
 		case EV_OFF:

@@ -80,6 +80,12 @@ enum {
 	SH_SIGHT_LINKED = 1,      /* it respawned an indicator taken down within the window */
 	SH_SIGHT_COVERED = 2,     /* it landed on live campaign infrastructure (listed before) */
 	SH_SIGHT_GUARDED = 4,     /* a shared value was over the bound or allowlisted */
+	SH_SIGHT_HOST = 8,        /* its host was listed: the indicator naming that address or
+				   * name itself was online (a URL on a listed host) */
+	SH_SIGHT_SEEN = 16,       /* an address, net or domain value of it was carried by an
+				   * earlier indicator, whatever the window, the bound or whether
+				   * that one was still online (allowlisted values excepted): the
+				   * most that links on those keys could ever reach */
 };
 
 struct sh_linker;
@@ -89,9 +95,10 @@ void sh_linker_free(struct sh_linker *l);
 /* Adds indicator number sh_linker_count() (before the call); runs ascending by start; the
  * strings are copied. Values repeated within vals count once. site: a hash of its host (0
  * when none); a new indicator on the host of the one taken down is the same site listed
- * another way (a URL after its host), not a respawn. */
+ * another way (a URL after its host), not a respawn. is_host: the indicator is that host
+ * itself (an address or a name), not a URL on it. */
 SH_MUST_CHECK int sh_linker_add(struct sh_linker *l, int64_t first_seen, uint64_t site,
-				const struct sh_linker_run *runs, size_t n_runs,
+				bool is_host, const struct sh_linker_run *runs, size_t n_runs,
 				const struct sh_evval *vals, size_t n_vals);
 size_t sh_linker_count(const struct sh_linker *l);
 /* The time-ordered pass; call once after the last add. order (NULL: the order of adding)

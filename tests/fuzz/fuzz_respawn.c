@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			v[k] = (struct sh_evval){(enum sh_evkey)((b >> 3) % SH_EV_N), s, strlen(s),
 						 (b & 0x80) != 0};
 		}
-		if (sh_linker_add(l, first, data[i + 1] % 3, &run, 1, v, 2) != 0)
+		if (sh_linker_add(l, first, data[i + 1] % 3, (data[i] & 1) != 0, &run, 1, v, 2) != 0)
 			abort();
 	}
 	if (sh_linker_run(l, NULL) != 0)

@@ -146,6 +146,14 @@ r = json.load(open('$T/replay.json'))
 ok = 0 <= r['recall_at_first_sight'] <= 1 and r['new_indicators'] > 1000
 ok = ok and r['space_v4_addresses'] <= 256 * r['infrastructure_listed']['net']['values'] + r['infrastructure_listed']['ip']['values']
 sys.exit(0 if ok else 1)"
+check "replay: what landed on campaign infrastructure shares a value with an earlier one (the ceiling)" python3 -c "
+import json, sys
+r = json.load(open('$T/replay.json'))
+n = r['listed_at_first_sight']
+ok = n == r['recall_at_first_sight'] * r['new_indicators'] or abs(n / r['new_indicators'] - r['recall_at_first_sight']) < 1e-4
+ok = ok and r['on_live_infrastructure'] <= r['shared_with_earlier'] < r['new_indicators']
+ok = ok and r['host_already_listed'] == 0
+sys.exit(0 if ok else 1)"
 "$SHERIFF" respawns --db "$T/s.db" --first-sight --json > "$T/fs.json"
 check "first sight: indicators linked there are the respawn edges' new ends" python3 -c "
 import json, sys

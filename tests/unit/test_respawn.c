@@ -57,18 +57,25 @@ struct ind {
 
 #define V(t, s) {t, s, sizeof(s) - 1, false}
 
-static struct sh_linker *link_all(const struct ind *v, size_t n, uint32_t bound)
+/* hosts (NULL: none) says which indicators are their host itself */
+static struct sh_linker *link_hosts(const struct ind *v, size_t n, uint32_t bound,
+				    const bool *hosts)
 {
 	struct sh_linker_config cfg = {72 * H, bound};
 	struct sh_linker *l;
 	assert_int_equal(sh_linker_new(&cfg, &l), 0);
 	for (size_t i = 0; i < n; i++)
-		assert_int_equal(sh_linker_add(l, v[i].first, v[i].site, v[i].runs, v[i].n_runs, v[i].vals,
-					       v[i].n_vals),
+		assert_int_equal(sh_linker_add(l, v[i].first, v[i].site, hosts && hosts[i], v[i].runs, v[i].n_runs,
+					       v[i].vals, v[i].n_vals),
 				 0);
 	assert_int_equal(sh_linker_count(l), n);
 	assert_int_equal(sh_linker_run(l, NULL), 0);
 	return l;
+}
+
+static struct sh_linker *link_all(const struct ind *v, size_t n, uint32_t bound)
+{
+	return link_hosts(v, n, bound, NULL);
 }
 
 static void test_links(void **state)
@@ -176,7 +183,7 @@ static void test_infrastructure(void **state)
 		{20 * H, 0, {{20 * H, OPEN}}, 1, {V(SH_EV_NET, "198.51.100.0/24")}, 1},
 	};
 	struct sh_linker *l = link_all(v, N(v), 100);
-	assert_int_equal(sh_linker_sight(l, 2), SH_SIGHT_COVERED);
+	assert_int_equal(sh_linker_sight(l, 2), SH_SIGHT_COVERED | SH_SIGHT_SEEN);
 	assert_int_equal(sh_linker_campaign(l, 2), 0);
 	assert_int_equal(sh_linker_sight(l, 3), 0);
 	const uint32_t *vids;
@@ -219,6 +226,39 @@ static void test_window(void **state)
 	sh_linker_free(l);
 }
 
+static void test_sights(void **state)
+{
+	(void)state;
+	const struct sh_evval shared = {SH_EV_DOMAIN, "example.org", 11, true};
+	const struct ind v[] = {
+		/* 0: a host, online from 0 */
+		{0, 7, {{0, OPEN}}, 1, {V(SH_EV_IP, "192.0.2.5"), V(SH_EV_NET, "192.0.2.0/24")}, 2},
+		/* 1: a URL on it: its host is listed, and it shares the address */
+		{10 * H, 7, {{10 * H, OPEN}}, 1, {V(SH_EV_IP, "192.0.2.5"),
+						V(SH_EV_NET, "192.0.2.0/24")}, 2},
+		/* 2 and 3: a URL on host 8, then host 8 itself and 4, a URL with it */
+		{15 * H, 8, {{15 * H, OPEN}}, 1, {V(SH_EV_SHAPE, "/a.*")}, 1},
+		{20 * H, 8, {{20 * H, OPEN}}, 1, {V(SH_EV_DOMAIN, "example.com")}, 1},
+		{20 * H, 8, {{20 * H, OPEN}}, 1, {V(SH_EV_DOMAIN, "example.com")}, 1},
+		/* 5: the ASN of an earlier one only; 6: an allowlisted name another one carried */
+		{30 * H, 0, {{30 * H, OPEN}}, 1, {V(SH_EV_ASN, "AS64500")}, 1},
+		{31 * H, 0, {{31 * H, OPEN}}, 1, {shared}, 1},
+		{32 * H, 0, {{32 * H, OPEN}}, 1, {V(SH_EV_ASN, "AS64500"), shared}, 2},
+		/* 8: the /24 of 0, which is still online: seen, neither linked nor covered */
+		{40 * H, 0, {{40 * H, OPEN}}, 1, {V(SH_EV_IP, "192.0.2.9"), V(SH_EV_NET, "192.0.2.0/24")}, 2},
+	};
+	const bool hosts[N(v)] = {[0] = true, [3] = true};
+	struct sh_linker *l = link_hosts(v, N(v), 100, hosts);
+	assert_int_equal(sh_linker_sight(l, 0), 0);
+	assert_int_equal(sh_linker_sight(l, 1), SH_SIGHT_HOST | SH_SIGHT_SEEN);
+	assert_int_equal(sh_linker_sight(l, 2), 0);
+	assert_int_equal(sh_linker_sight(l, 3), 0);
+	assert_int_equal(sh_linker_sight(l, 4) & SH_SIGHT_HOST, 0);
+	assert_int_equal(sh_linker_sight(l, 7) & SH_SIGHT_SEEN, 0);
+	assert_int_equal(sh_linker_sight(l, 8), SH_SIGHT_SEEN);
+	sh_linker_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_guard),
 		cmocka_unit_test(test_infrastructure),
 		cmocka_unit_test(test_window),
+		cmocka_unit_test(test_sights),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
