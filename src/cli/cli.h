@@ -54,6 +54,7 @@ int cmd_lifetimes(int argc, char **argv);
 int cmd_lookup(int argc, char **argv);
 int cmd_networks(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_resolve(int argc, char **argv);
 int cmd_respawns(int argc, char **argv);
 
 #endif

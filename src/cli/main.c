@@ -21,6 +21,7 @@ static const struct subcommand subcommands[] = {
 	{"lookup", cmd_lookup, "is this IP, CIDR, domain or URL listed, why, since when, where"},
 	{"networks", cmd_networks, "networks (prefix, ASN, org, country) ranked by abuse"},
 	{"report", cmd_report, "standalone HTML report with charts (report --out FILE.html)"},
+	{"resolve", cmd_resolve, "resolve tracked host names (A, AAAA, NS) and store what they gave"},
 	{"respawns", cmd_respawns, "new indicators linked to the ones taken down before them"},
 };
 

@@ -27,11 +27,20 @@ struct feed_ev {
 	const char *malware, *tags;
 };
 
+/* A stored resolution (sheriff resolve), in the store's (name, rtype, value) order. */
+struct resolved {
+	const char *name, *value;
+	int rtype;
+	int64_t first_seen;
+};
+
 struct ctx {
 	struct sh_campaigns *c;
 	const struct sh_allowlist *allow;
 	struct feed_ev *ev;
 	size_t n_ev, cap_ev, next_ev;
+	struct resolved *res;
+	size_t n_res, cap_res;
 	struct sh_linker_run *runs;
 	size_t cap_runs;
 	size_t cap_inds;
@@ -55,16 +64,40 @@ static const char *const shared_services[] = {
 	"zippyshare.com",
 };
 
-static bool shared_service(const char *d)
+/* Registrable domains of the name servers of DNS hosting shared by unrelated customers
+ * (registrars, DNS providers, clouds) and of domain parking: a name server there links
+ * nobody. */
+static const char *const shared_dns[] = {
+	"above.com", "afternic.com", "akam.net", "awsdns-cn-00.com", "azure-dns.com",
+	"azure-dns.info", "azure-dns.net", "azure-dns.org", "bodis.com", "cloudflare.com",
+	"digitalocean.com", "dnsmadeeasy.com", "dnsowl.com", "domaincontrol.com", "dynect.net",
+	"gandi.net", "googledomains.com", "hostgator.com", "hostinger.com", "linode.com",
+	"name-services.com", "namebrightdns.com", "nsone.net", "ovh.net", "parkingcrew.net",
+	"parklogic.com", "registrar-servers.com", "sedoparking.com", "ultradns.com", "ultradns.net",
+	"ultradns.org", "wixdns.net", "yandex.net",
+};
+
+static bool in_list(const char *d, const char *const *list, size_t n_list)
 {
 	size_t n = strlen(d);
-	for (size_t i = 0; i < sizeof(shared_services) / sizeof(shared_services[0]); i++) {
-		size_t m = strlen(shared_services[i]);
-		if (n >= m && strcmp(d + n - m, shared_services[i]) == 0 &&
-		    (n == m || d[n - m - 1] == '.'))
+	for (size_t i = 0; i < n_list; i++) {
+		size_t m = strlen(list[i]);
+		if (n >= m && strcmp(d + n - m, list[i]) == 0 && (n == m || d[n - m - 1] == '.'))
 			return true;
 	}
 	return false;
+}
+
+static bool shared_service(const char *d)
+{
+	return in_list(d, shared_services, sizeof(shared_services) / sizeof(shared_services[0]));
+}
+
+/* Amazon's name servers are awsdns-NN under several TLDs. */
+static bool shared_name_server(const char *d)
+{
+	return strncmp(d, "awsdns-", 7) == 0 ||
+	       in_list(d, shared_dns, sizeof(shared_dns) / sizeof(shared_dns[0]));
 }
 
 static void quiet(void *arg, const char *file, unsigned long line, const char *msg)
@@ -97,6 +130,39 @@ static int on_evidence(int64_t id, const char *malware, const char *tags, void *
 	if ((malware && !e->malware) || (tags && !e->tags))
 		return SH_ENOMEM;
 	return 0;
+}
+
+static int on_resolution(const struct sh_resolution *r, void *arg)
+{
+	struct ctx *x = arg;
+	struct sh_arena *a = &x->c->priv->arena;
+	int rc = sh_array_grow((void **)&x->res, &x->cap_res, x->n_res + 1, sizeof(*x->res));
+	if (rc != 0)
+		return rc;
+	struct resolved *e = &x->res[x->n_res];
+	*e = (struct resolved){
+		.name = sh_arena_strndup(a, r->name, strlen(r->name)),
+		.value = sh_arena_strndup(a, r->value, strlen(r->value)),
+		.rtype = r->rtype, .first_seen = r->first_seen,
+	};
+	if (!e->name || !e->value)
+		return SH_ENOMEM;
+	x->n_res++;
+	return 0;
+}
+
+/* The first stored resolution of name (x->res is in name order), or x->n_res. */
+static size_t first_resolution(const struct ctx *x, const char *name)
+{
+	size_t lo = 0, hi = x->n_res;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(x->res[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* Values of one indicator, built in a fixed buffer: a handful of keys plus tags. */
@@ -155,25 +221,66 @@ static int address_values(struct ctx *x, const struct sh_ip *ip, int64_t when,
 		return 0;
 	sh_prefix_format(&at.prefix, buf);
 	add_val(vs, SH_EV_PREFIX, buf, strlen(buf), prefix_allowed(x, &at.prefix));
+	char as[16];
+	int n = snprintf(as, sizeof(as), "AS%u", at.asn);
+	add_val(vs, SH_EV_ASN, as, (size_t)n, false);
+	if (ci->prefix)
+		return 0; /* a name that resolved to several networks is placed by the first */
 	ci->prefix = sh_arena_strndup(&x->c->priv->arena, buf, strlen(buf));
 	if (!ci->prefix)
 		return SH_ENOMEM;
 	ci->asn = at.asn;
 	ci->org = at.org[0] ? at.org : NULL;
 	ci->country = at.country[0] ? at.country : NULL;
-	int n = snprintf(buf, sizeof(buf), "AS%u", at.asn);
-	add_val(vs, SH_EV_ASN, buf, (size_t)n, false);
 	return 0;
 }
 
-static void name_values(struct ctx *x, const char *host, struct vals *vs)
+static bool domain_allowed(const struct ctx *x, const char *d)
+{
+	const char *why;
+	return x->allow && sh_allowlist_domain(x->allow, d, &why) != SH_AL_NONE;
+}
+
+#define RR_NS 2        /* the NS record type (RFC 1035); resolutions are otherwise addresses */
+#define MAX_RESOLVED 4 /* resolved addresses per name that count, in the store's order */
+
+/* A name's evidence: its registrable domain and what `sheriff resolve` found before until,
+ * the takedown of the indicator (a live deployment resolves right after each ingest): the
+ * addresses the name resolved to, which link as the indicator's own address would
+ * (attributed as of first), and the name servers of its registrable domain. A name on a
+ * shared platform gets neither. */
+static int name_values(struct ctx *x, const char *host, int64_t first, int64_t until,
+		       struct sh_camp_ind *ci, struct vals *vs)
 {
 	char reg[SH_DOMAIN_MAX];
 	const char *d = sh_domain_registrable(host, reg) == 0 ? reg : host;
-	const char *why;
-	bool allow = shared_service(d) ||
-		     (x->allow && sh_allowlist_domain(x->allow, d, &why) != SH_AL_NONE);
+	bool allow = shared_service(d) || domain_allowed(x, d);
 	add_val(vs, SH_EV_DOMAIN, d, strlen(d), allow);
+	if (allow)
+		return 0;
+	size_t used = 0;
+	for (size_t i = first_resolution(x, host);
+	     i < x->n_res && strcmp(x->res[i].name, host) == 0 && used < MAX_RESOLVED; i++) {
+		const struct resolved *r = &x->res[i];
+		struct sh_ip ip;
+		if (r->rtype == RR_NS || r->first_seen >= until ||
+		    sh_ip_parse(r->value, strlen(r->value), &ip) != 0)
+			continue;
+		used++;
+		int rc = address_values(x, &ip, first, ci, vs);
+		if (rc != 0)
+			return rc;
+	}
+	for (size_t i = first_resolution(x, d); i < x->n_res && strcmp(x->res[i].name, d) == 0;
+	     i++) {
+		const struct resolved *r = &x->res[i];
+		if (r->rtype != RR_NS || r->first_seen >= until)
+			continue;
+		char ns_reg[SH_DOMAIN_MAX];
+		const char *nd = sh_domain_registrable(r->value, ns_reg) == 0 ? ns_reg : r->value;
+		add_val(vs, SH_EV_NS, nd, strlen(nd), shared_name_server(nd) || domain_allowed(x, nd));
+	}
+	return 0;
 }
 
 /* Runs over all sources merged into one timeline: online when any source has it online. */
@@ -245,6 +352,12 @@ static int on_indicator(const struct sh_intel_ind *ind, void *arg)
 	ci->value = sh_arena_strndup(&c->priv->arena, ind->value, strlen(ind->value));
 	if (!ci->value)
 		return SH_ENOMEM;
+	size_t n_runs;
+	if ((rc = merge_runs(x, ind, &n_runs)) != 0)
+		return rc;
+	/* the takedown ending its last run (merged runs are disjoint and in order) */
+	int64_t until = n_runs && x->runs[n_runs - 1].end != SH_TIME_NONE ? x->runs[n_runs - 1].end
+								      : INT64_MAX;
 	struct vals vs;
 	vs.n = 0;
 	uint64_t site = 0;
@@ -254,7 +367,8 @@ static int on_indicator(const struct sh_intel_ind *ind, void *arg)
 		if (rc != 0)
 			return rc;
 	} else if (ind->type == SH_IND_DOMAIN) {
-		name_values(x, ind->value, &vs);
+		if ((rc = name_values(x, ind->value, ind->first_seen, until, ci, &vs)) != 0)
+			return rc;
 		site = site_hash(ind->value, strlen(ind->value));
 	}
 	if (ind->type == SH_IND_URL) {
@@ -262,7 +376,9 @@ static int on_indicator(const struct sh_intel_ind *ind, void *arg)
 		if (sh_url_parse(ind->value, strlen(ind->value), &u) == 0) {
 			char shape[256];
 			if (u.host.type == SH_HOST_DOMAIN) {
-				name_values(x, u.host.name, &vs);
+				if ((rc = name_values(x, u.host.name, ind->first_seen, until, ci,
+						       &vs)) != 0)
+					return rc;
 				site = site_hash(u.host.name, strlen(u.host.name));
 			}
 			if (sh_path_shape(u.rest, u.rest_len, shape, sizeof(shape)) == 0)
@@ -275,9 +391,6 @@ static int on_indicator(const struct sh_intel_ind *ind, void *arg)
 		add_words(&vs, SH_EV_FAMILY, x->ev[e].malware);
 		add_words(&vs, SH_EV_TAG, x->ev[e].tags);
 	}
-	size_t n_runs;
-	if ((rc = merge_runs(x, ind, &n_runs)) != 0)
-		return rc;
 	if ((rc = sh_linker_add(c->linker, ind->first_seen, site, ind->type != SH_IND_URL, x->runs,
 				 n_runs, vs.v, vs.n)) != 0)
 		return rc;
@@ -580,6 +693,8 @@ int sh_campaigns_compute(struct sh_store *s, const struct sh_allowlist *al,
 		rc = sh_linker_new(cfg, &c->linker);
 	if (rc == 0)
 		rc = sh_store_foreach_evidence(s, on_evidence, &x);
+	if (rc == 0)
+		rc = sh_store_foreach_resolution(s, on_resolution, &x);
 	if (rc == 0) {
 		struct sh_intel_source *sources;
 		size_t n_sources;
@@ -600,6 +715,7 @@ int sh_campaigns_compute(struct sh_store *s, const struct sh_allowlist *al,
 	sh_allowlist_free(own);
 	sh_policy_free(policy);
 	free(x.ev);
+	free(x.res);
 	free(x.runs);
 	if (rc != 0) {
 		sh_campaigns_free(c);

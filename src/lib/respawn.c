@@ -11,9 +11,9 @@
 #define NO_IND UINT32_MAX
 
 static const char *const key_names[SH_EV_N] = {
-	"ip", "net", "domain", "prefix", "shape", "family", "tag", "asn",
+	"ip", "net", "domain", "prefix", "shape", "family", "ns", "tag", "asn",
 };
-static const unsigned key_weights[SH_EV_N] = {4, 4, 4, 2, 2, 2, 1, 1};
+static const unsigned key_weights[SH_EV_N] = {4, 4, 4, 2, 2, 2, 2, 1, 1};
 
 const char *sh_evkey_name(enum sh_evkey k)
 {

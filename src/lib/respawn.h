@@ -25,15 +25,16 @@ enum sh_evkey {
 	SH_EV_PREFIX,   /* routed prefix as of first sight */
 	SH_EV_SHAPE,    /* URL path shape (sh_path_shape) */
 	SH_EV_FAMILY,   /* malware family given by a feed */
+	SH_EV_NS,       /* registrable domain of a name server of its domain (sheriff resolve) */
 	SH_EV_TAG,      /* a feed tag */
 	SH_EV_ASN,      /* origin ASN as of first sight */
 	SH_EV_N
 };
 
-/* "ip", "net", "domain", "prefix", "shape", "family", "tag", "asn". */
+/* "ip", "net", "domain", "prefix", "shape", "family", "ns", "tag", "asn". */
 const char *sh_evkey_name(enum sh_evkey k);
 /* Link weight in halves: a link needs SH_LINK_MIN. IP, NET and DOMAIN link alone; PREFIX,
- * SHAPE and FAMILY need a second key; TAG and ASN only add to others. */
+ * SHAPE, FAMILY and NS need a second key; TAG and ASN only add to others. */
 unsigned sh_evkey_weight(enum sh_evkey k);
 #define SH_LINK_MIN 4u
 /* Keys whose live values are published as infrastructure (addresses blocks and names). */

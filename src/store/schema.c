@@ -108,6 +108,18 @@ const char *const sh_store_migrations[] = {
 	"  plen INTEGER NOT NULL,"
 	"  PRIMARY KEY (provider, af, addr, plen)"
 	") WITHOUT ROWID;",
+
+	/* 3: what tracked names resolved to (rtype 1 A, 28 AAAA: an address as sh_ip_format
+	 * writes it) and the name servers of registrable domains (rtype 2: a lowercased host
+	 * name without the trailing dot), from `sheriff resolve` */
+	"CREATE TABLE resolution ("
+	"  name TEXT NOT NULL,"
+	"  rtype INTEGER NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  first_seen INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL,"
+	"  PRIMARY KEY (name, rtype, value)"
+	") WITHOUT ROWID;",
 };
 
 const int sh_store_n_migrations =

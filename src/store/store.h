@@ -219,4 +219,29 @@ SH_MUST_CHECK int sh_store_foreach_listing(struct sh_store *s, int64_t since,
 					   int (*cb)(const struct sh_listing_ind *ind, void *arg),
 					   void *arg);
 
+/* ---- resolutions of tracked names (src/store/resolution.c) ------------------------------ */
+/* What a name resolved to (A, AAAA: an address) or the name servers of a registrable domain
+ * (NS: a host name), with when that was first and last seen. */
+struct sh_resolution {
+	const char *name;
+	int rtype;            /* 1 A, 28 AAAA, 2 NS */
+	const char *value;
+	int64_t first_seen, last_seen;
+};
+/* Records n resolutions seen at their first_seen..last_seen (existing rows widen their
+ * range), in one transaction. */
+SH_MUST_CHECK int sh_store_resolutions_put(struct sh_store *s, const struct sh_resolution *r,
+					  size_t n);
+/* Calls cb for each distinct host name to resolve as of at: the names of domain indicators and
+ * the host names of URL indicators (not IP hosts) that are online at at, or, with all, every
+ * one ever seen; in name order. A non-zero cb result stops the walk and is returned. */
+SH_MUST_CHECK int sh_store_foreach_name_to_resolve(struct sh_store *s, int64_t at, bool all,
+						    int (*cb)(const char *name, void *arg),
+						    void *arg);
+/* Calls cb for every stored resolution in (name, rtype, value) order; a non-zero cb result
+ * stops the walk and is returned. */
+SH_MUST_CHECK int sh_store_foreach_resolution(struct sh_store *s,
+					      int (*cb)(const struct sh_resolution *r, void *arg),
+					      void *arg);
+
 #endif

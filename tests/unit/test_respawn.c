@@ -226,6 +226,30 @@ static void test_window(void **state)
 	sh_linker_free(l);
 }
 
+static void test_name_servers(void **state)
+{
+	(void)state;
+	const struct ind v[] = {
+		/* 0 and 1: the same name servers only: no link */
+		{0, 0, {{0, 10 * H}}, 1, {V(SH_EV_DOMAIN, "a.example"), V(SH_EV_NS, "bph-dns.example")}, 2},
+		{20 * H, 0, {{20 * H, OPEN}}, 1, {V(SH_EV_DOMAIN, "b.example"),
+						V(SH_EV_NS, "bph-dns.example")}, 2},
+		/* 2 and 3: name servers and path shape together link (2 + 2) */
+		{0, 0, {{0, 10 * H}}, 1, {V(SH_EV_DOMAIN, "c.example"), V(SH_EV_NS, "ns.example"),
+					 V(SH_EV_SHAPE, "/gate.*")}, 3},
+		{20 * H, 0, {{20 * H, OPEN}}, 1, {V(SH_EV_DOMAIN, "d.example"), V(SH_EV_NS, "ns.example"),
+						V(SH_EV_SHAPE, "/gate.*")}, 3},
+	};
+	struct sh_linker *l = link_all(v, N(v), 100);
+	const struct sh_respawn *e;
+	assert_int_equal(sh_linker_respawns(l, &e), 1);
+	assert_int_equal(e[0].old_ind, 2);
+	assert_int_equal(e[0].new_ind, 3);
+	assert_int_equal(e[0].weight, 4);
+	assert_string_equal(sh_evkey_name(SH_EV_NS), "ns");
+	sh_linker_free(l);
+}
+
 static void test_sights(void **state)
 {
 	(void)state;
@@ -267,6 +291,7 @@ int main(void)
 		cmocka_unit_test(test_guard),
 		cmocka_unit_test(test_infrastructure),
 		cmocka_unit_test(test_window),
+		cmocka_unit_test(test_name_servers),
 		cmocka_unit_test(test_sights),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
