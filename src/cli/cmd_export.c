@@ -190,6 +190,10 @@ int cmd_export(int argc, char **argv)
 	struct sh_listing_set set;
 	memset(&set, 0, sizeof(set));
 	unsigned long policy_diags = ds.n;
+	/* STIX and MISP remember a million versions: read them while the listings are built */
+	struct sh_export_prefetch *pre = NULL;
+	if (fmt->history && sh_export_prefetch_start(fmt, &o, &pre) == 0)
+		o.prefetch = pre;
 	double t0 = now_s();
 	rc = sh_allowlist_build(p, s, on_diag, &ds, &al);
 	double t_allow = now_s() - t0;
@@ -244,6 +248,7 @@ int cmd_export(int argc, char **argv)
 				ret = CLI_PARTIAL;
 		}
 	}
+	sh_export_prefetch_free(pre);
 	sh_listing_set_fini(&set);
 	sh_allowlist_free(al);
 	sh_store_close(s);

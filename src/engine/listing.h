@@ -62,8 +62,7 @@ struct sh_listing_set {
 	size_t n;
 	struct sh_listing_stats stats;
 	struct sh_listing_timing timing;
-	struct sh_arena arena;
-	void *intern;             /* private: interned strings */
+	void *parts;              /* private: the strings the listings point to */
 };
 
 /* Builds the set as of time at from the store: its indicators, and the routed prefixes of the

@@ -91,6 +91,28 @@ static void header_comment(struct sh_wbuf *w, const struct sh_export_ctx *c, con
 }
 
 /* ---- rbldnsd -------------------------------------------------------------------------------- */
+static void rbl_line(const struct sh_export_ctx *c, const struct sh_listing *l, struct sh_wbuf *w)
+{
+	char ev[512];
+	if (rbl_kind(c) == SH_KIND_DNSET) {
+		/* a listed name covers its subdomains (".name"); a host only seen in listed URLs,
+		 * and the RFC 5782 "test" entry, only themselves */
+		if (!(l->flags & (SH_LF_FROM_URL | SH_LF_TEST)))
+			sh_wb_char(w, '.');
+		sh_wb_str(w, l->value);
+	} else if (l->prefix.ip.af == SH_AF_V6) {
+		put_ip6_groups(w, l->prefix.ip.b, l->prefix.len);
+	} else {
+		sh_wb_str(w, l->value);
+	}
+	sh_wb_str(w, " :");
+	sh_wb_ipv4(w, sh_export_code(c, l));
+	sh_wb_char(w, ':');
+	/* '$' would be replaced by the queried address in rbldnsd templates */
+	sh_wb_put(w, ev, sh_export_evidence(c, l, "$", TXT_MAX, ev));
+	sh_wb_char(w, '\n');
+}
+
 static int rbl_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 {
 	struct sh_wbuf *w;
@@ -108,30 +130,8 @@ static int rbl_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 	soa_values(w, c);
 	sh_wb_printf(w, "\n$NS %lld %s.\n$TTL %lld\n", (long long)c->policy->ttl, c->policy->ns,
 		     (long long)c->policy->ttl);
-	char ev[512];
-	for (size_t i = 0; i < c->set->n; i++) {
-		const struct sh_listing *l = &c->set->v[i];
-		if (!rbl_wants(c, l))
-			continue;
-		if (kind == SH_KIND_DNSET) {
-			/* a listed name covers its subdomains (".name"); a host only seen in
-			 * listed URLs, and the RFC 5782 "test" entry, only themselves */
-			if (!(l->flags & (SH_LF_FROM_URL | SH_LF_TEST)))
-				sh_wb_char(w, '.');
-			sh_wb_str(w, l->value);
-		} else if (l->prefix.ip.af == SH_AF_V6) {
-			put_ip6_groups(w, l->prefix.ip.b, l->prefix.len);
-		} else {
-			sh_wb_str(w, l->value);
-		}
-		sh_wb_str(w, " :");
-		sh_wb_ipv4(w, sh_export_code(c, l));
-		sh_wb_char(w, ':');
-		/* '$' would be replaced by the queried address in rbldnsd templates */
-		sh_wb_put(w, ev, sh_export_evidence(c, l, "$", TXT_MAX, ev));
-		sh_wb_char(w, '\n');
-	}
-	return sh_export_commit(t, w);
+	rc = sh_export_each(c, w, rbl_wants, rbl_line, NULL);
+	return rc != 0 ? rc : sh_export_commit(t, w);
 }
 
 const struct sh_export_format sh_export_rbldnsd = {
@@ -168,6 +168,29 @@ static void rpz_ip_owner(struct sh_wbuf *w, const struct sh_prefix *p)
 	sh_wb_str(w, ".rpz-ip");
 }
 
+static void rpz_line(const struct sh_export_ctx *c, const struct sh_listing *l, struct sh_wbuf *w)
+{
+	char ev[512];
+	long long ttl = (long long)c->policy->cats[l->cat].ttl;
+	sh_export_evidence(c, l, NULL, 400, ev);
+	if (is_addr(l))
+		rpz_ip_owner(w, &l->prefix);
+	else
+		sh_wb_str(w, l->value);
+	sh_wb_char(w, ' ');
+	sh_wb_i64(w, ttl);
+	sh_wb_str(w, " CNAME . ; ");
+	sh_wb_str(w, ev);
+	sh_wb_char(w, '\n');
+	if (!is_addr(l) && !(l->flags & SH_LF_FROM_URL)) {
+		sh_wb_str(w, "*.");
+		sh_wb_str(w, l->value);
+		sh_wb_char(w, ' ');
+		sh_wb_i64(w, ttl);
+		sh_wb_str(w, " CNAME .\n");
+	}
+}
+
 static int rpz_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 {
 	struct sh_wbuf *w;
@@ -181,30 +204,9 @@ static int rpz_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 	sh_wb_printf(w, "$ORIGIN %s.\n$TTL %lld\n@ SOA ", zone, (long long)c->policy->ttl);
 	soa_values(w, c);
 	sh_wb_printf(w, "\n@ NS %s.\n", c->policy->ns);
-	char ev[512];
-	for (size_t i = 0; i < c->set->n; i++) {
-		const struct sh_listing *l = &c->set->v[i];
-		if (!rpz_wants(c, l))
-			continue;
-		long long ttl = (long long)c->policy->cats[l->cat].ttl;
-		sh_export_evidence(c, l, NULL, 400, ev);
-		if (is_addr(l))
-			rpz_ip_owner(w, &l->prefix);
-		else
-			sh_wb_str(w, l->value);
-		sh_wb_char(w, ' ');
-		sh_wb_i64(w, ttl);
-		sh_wb_str(w, " CNAME . ; ");
-		sh_wb_str(w, ev);
-		sh_wb_char(w, '\n');
-		if (!is_addr(l) && !(l->flags & SH_LF_FROM_URL)) {
-			sh_wb_str(w, "*.");
-			sh_wb_str(w, l->value);
-			sh_wb_char(w, ' ');
-			sh_wb_i64(w, ttl);
-			sh_wb_str(w, " CNAME .\n");
-		}
-	}
+	rc = sh_export_each(c, w, rpz_wants, rpz_line, NULL);
+	if (rc != 0)
+		return rc;
 	if (c->allow) {
 		const char *const *names;
 		size_t n = sh_allowlist_domains(c->allow, &names);
@@ -264,6 +266,15 @@ struct zrec {
 	const struct sh_listing *l;
 };
 
+/* The records of one owner: the zone's structure is decided in one pass, which lists these,
+ * and they are then formatted in parallel (most of the work: the evidence of each). */
+struct zop {
+	const struct zrec *owner;
+	const struct sh_listing *l;
+	uint8_t depth;
+	bool wild;
+};
+
 struct zone_gen {
 	const struct sh_export_ctx *c;
 	enum zone_mode mode;
@@ -271,7 +282,9 @@ struct zone_gen {
 	struct zrec *v;
 	size_t n, cap;
 	char *keys;               /* domain keys, one block */
-	struct sh_wbuf *w;
+	struct zop *ops;
+	size_t n_ops, cap_ops;
+	int rc;
 	/* fills already written, per depth: skip repeats */
 	struct zrec last_fill[33];
 	bool have_fill[33];
@@ -359,9 +372,9 @@ static bool covers(const struct zone_gen *g, const struct zrec *c, const struct 
 }
 
 /* Owner name of node r cut to depth labels, relative to the origin; "" is the apex. */
-static void put_owner(struct zone_gen *g, const struct zrec *r, unsigned depth, bool wild)
+static void put_owner(const struct zone_gen *g, struct sh_wbuf *w, const struct zrec *r,
+		      unsigned depth, bool wild)
 {
-	struct sh_wbuf *w = g->w;
 	if (wild)
 		sh_wb_str(w, depth ? "*." : "*");
 	if (g->mode == Z_DOM) {
@@ -387,25 +400,56 @@ static void put_owner(struct zone_gen *g, const struct zrec *r, unsigned depth, 
 		sh_wb_char(w, '@');
 }
 
-static void put_rrs(struct zone_gen *g, const struct zrec *owner, unsigned depth, bool wild,
-		    const struct sh_listing *l)
+static void put_rrs(const struct zone_gen *g, struct sh_wbuf *w, const struct zop *op)
 {
 	const struct sh_export_ctx *c = g->c;
+	const struct sh_listing *l = op->l;
 	char ev[512];
 	long long ttl = (long long)c->policy->cats[l->cat].ttl;
 	sh_export_evidence(c, l, "\"\\", TXT_MAX, ev);
-	put_owner(g, owner, depth, wild);
-	sh_wb_char(g->w, ' ');
-	sh_wb_i64(g->w, ttl);
-	sh_wb_str(g->w, " IN A ");
-	sh_wb_ipv4(g->w, sh_export_code(c, l));
-	sh_wb_char(g->w, '\n');
-	put_owner(g, owner, depth, wild);
-	sh_wb_char(g->w, ' ');
-	sh_wb_i64(g->w, ttl);
-	sh_wb_str(g->w, " IN TXT \"");
-	sh_wb_str(g->w, ev);
-	sh_wb_str(g->w, "\"\n");
+	put_owner(g, w, op->owner, op->depth, op->wild);
+	sh_wb_char(w, ' ');
+	sh_wb_i64(w, ttl);
+	sh_wb_str(w, " IN A ");
+	sh_wb_ipv4(w, sh_export_code(c, l));
+	sh_wb_char(w, '\n');
+	put_owner(g, w, op->owner, op->depth, op->wild);
+	sh_wb_char(w, ' ');
+	sh_wb_i64(w, ttl);
+	sh_wb_str(w, " IN TXT \"");
+	sh_wb_str(w, ev);
+	sh_wb_str(w, "\"\n");
+}
+
+/* Lists the records of owner at depth (its wildcard when wild) with l's data and evidence. */
+static void emit(struct zone_gen *g, const struct zrec *owner, unsigned depth, bool wild,
+		 const struct sh_listing *l)
+{
+	if (g->rc != 0)
+		return;
+	if (g->n_ops == g->cap_ops) {
+		size_t cap = g->cap_ops ? g->cap_ops * 2 : 4096;
+		struct zop *v = cap < SIZE_MAX / sizeof(*v) ? realloc(g->ops, cap * sizeof(*v)) : NULL;
+		if (!v) {
+			g->rc = SH_ENOMEM;
+			return;
+		}
+		g->ops = v;
+		g->cap_ops = cap;
+	}
+	g->ops[g->n_ops++] = (struct zop){owner, l, (uint8_t)depth, wild};
+}
+
+/* Records per chunk formatted in parallel. */
+#define ZONE_CHUNK 8192
+
+static int zone_chunk(void *arg, size_t k, struct sh_export_chunk *out)
+{
+	const struct zone_gen *g = arg;
+	size_t end = g->n_ops - k * ZONE_CHUNK > ZONE_CHUNK ? (k + 1) * ZONE_CHUNK : g->n_ops;
+	for (size_t i = k * ZONE_CHUNK; i < end; i++)
+		put_rrs(g, &out->text, &g->ops[i]);
+	return 0;
 }
 
 /* Length of the first d labels of a domain key. */
@@ -444,7 +488,7 @@ static void fill(struct zone_gen *g, const struct zrec *cover, const struct zrec
 	for (unsigned d = cover->depth + 1u; d <= upto && d < 33; d++) {
 		if (g->have_fill[d] && same_ancestor(g, &g->last_fill[d], r, d))
 			continue;
-		put_rrs(g, r, d, true, cover->l);
+		emit(g, r, d, true, cover->l);
 		g->last_fill[d] = *r;
 		g->have_fill[d] = true;
 	}
@@ -511,7 +555,6 @@ static int zone_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 		return SH_ENOMEM;
 	}
 	g->c = c;
-	g->w = w;
 	g->mode = zone_mode(c);
 	g->unit = g->mode == Z_IP6 ? 4 : 8;
 	g->max_depth = g->mode == Z_IP6 ? 32 : 4;
@@ -539,14 +582,26 @@ static int zone_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 			if (top && g->v[stack[top - 1]].depth < r->depth)
 				fill(g, &g->v[stack[top - 1]], r);
 			if (r->exact)
-				put_rrs(g, r, r->depth, false, r->l);
+				emit(g, r, r->depth, false, r->l);
 			if (r->wild) {
-				put_rrs(g, r, r->depth, true, r->l);
+				emit(g, r, r->depth, true, r->l);
 				stack[top++] = i;
 			}
 		}
 		free(stack);
+		if (rc == 0)
+			rc = g->rc;
+		struct sh_export_par *par;
+		if (rc == 0)
+			rc = sh_export_par_start((g->n_ops + ZONE_CHUNK - 1) / ZONE_CHUNK, zone_chunk, g,
+						 &par);
+		if (rc == 0) {
+			for (struct sh_export_chunk *k; (k = sh_export_par_next(par)) != NULL;)
+				sh_wb_put(w, k->text.buf, k->text.len);
+			rc = sh_export_par_end(par);
+		}
 	}
+	free(g->ops);
 	free(g->v);
 	free(g->keys);
 	free(g);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,51 @@ size_t sh_export_evidence(const struct sh_export_ctx *c, const struct sh_listing
 			*x = '_';
 	buf[n] = '\0';
 	return n;
+}
+
+/* ---- formatting every listing in parallel --------------------------------------------------- */
+/* Listings per chunk: a few hundred KB of text. */
+#define EACH_CHUNK 8192
+
+struct each_run {
+	const struct sh_export_ctx *c;
+	bool (*wants)(const struct sh_export_ctx *c, const struct sh_listing *l);
+	void (*put)(const struct sh_export_ctx *c, const struct sh_listing *l, struct sh_wbuf *w);
+};
+
+static int each_chunk(void *arg, size_t k, struct sh_export_chunk *out)
+{
+	const struct each_run *r = arg;
+	const struct sh_listing_set *set = r->c->set;
+	size_t end = set->n - k * EACH_CHUNK > EACH_CHUNK ? (k + 1) * EACH_CHUNK : set->n;
+	for (size_t i = k * EACH_CHUNK; i < end; i++) {
+		if (r->wants(r->c, &set->v[i])) {
+			r->put(r->c, &set->v[i], &out->text);
+			out->stamp++;
+		}
+	}
+	return 0;
+}
+
+int sh_export_each(const struct sh_export_ctx *c, struct sh_wbuf *w,
+		   bool (*wants)(const struct sh_export_ctx *c, const struct sh_listing *l),
+		   void (*put)(const struct sh_export_ctx *c, const struct sh_listing *l,
+			       struct sh_wbuf *w),
+		   unsigned long *n)
+{
+	struct each_run r = {c, wants, put};
+	struct sh_export_par *par;
+	int rc = sh_export_par_start((c->set->n + EACH_CHUNK - 1) / EACH_CHUNK, each_chunk, &r, &par);
+	if (rc != 0)
+		return rc;
+	unsigned long count = 0;
+	for (struct sh_export_chunk *k; (k = sh_export_par_next(par)) != NULL;) {
+		sh_wb_put(w, k->text.buf, k->text.len);
+		count += (unsigned long)k->stamp;
+	}
+	if (n)
+		*n = count;
+	return sh_export_par_end(par);
 }
 
 /* ---- targets ------------------------------------------------------------------------------ */
@@ -248,6 +294,69 @@ static int state_path(const struct sh_export_format *f, const struct sh_export_o
 	return r < 0 || (size_t)r >= len ? SH_ETOOLONG : 0;
 }
 
+/* ---- reading the state ahead ---------------------------------------------------------------- */
+struct sh_export_prefetch {
+	const struct sh_export_format *f;
+	pthread_t tid;
+	bool running;
+	char path[4096];
+	struct sh_export_history *hist; /* until the run takes it */
+	long long previous;
+	int rc;
+	char why[1024];
+};
+
+/* Reads the state file: the history (for all formats: sh_export_run wants one) and the last
+ * publish. */
+static void *prefetch_main(void *arg)
+{
+	struct sh_export_prefetch *p = arg;
+	p->rc = sh_export_history_new(&p->hist);
+	if (p->rc == 0)
+		p->rc = sh_export_state_load(p->path, p->f->name, &p->previous,
+					     p->f->history ? p->hist : NULL, p->why, sizeof(p->why));
+	return NULL;
+}
+
+int sh_export_prefetch_start(const struct sh_export_format *f, const struct sh_export_opts *o,
+			     struct sh_export_prefetch **out)
+{
+	*out = NULL;
+	if (!o->out)
+		return 0;
+	struct sh_export_prefetch *p = calloc(1, sizeof(*p));
+	if (!p)
+		return SH_ENOMEM;
+	p->f = f;
+	p->previous = -1;
+	int rc = state_path(f, o, p->path, sizeof(p->path));
+	if (rc != 0) {
+		free(p);
+		return rc;
+	}
+	p->running = pthread_create(&p->tid, NULL, prefetch_main, p) == 0;
+	if (!p->running)
+		prefetch_main(p);
+	*out = p;
+	return 0;
+}
+
+static void prefetch_wait(struct sh_export_prefetch *p)
+{
+	if (p->running)
+		pthread_join(p->tid, NULL);
+	p->running = false;
+}
+
+void sh_export_prefetch_free(struct sh_export_prefetch *p)
+{
+	if (!p)
+		return;
+	prefetch_wait(p);
+	sh_export_history_free(p->hist);
+	free(p);
+}
+
 /* ---- running -------------------------------------------------------------------------------- */
 static void warn(const struct sh_export_opts *o, const char *msg)
 {
@@ -291,13 +400,25 @@ int sh_export_run(const struct sh_export_format *f, struct sh_export_ctx *c,
 
 	struct sh_export_history *hist = NULL;
 	int rc = 0;
-	if (o->out) {
+	if (o->out && o->prefetch) {
+		struct sh_export_prefetch *pf = o->prefetch;
+		prefetch_wait(pf);
+		snprintf(res->state_path, sizeof(res->state_path), "%s", pf->path);
+		res->previous = pf->previous;
+		rc = pf->rc;
+		if (rc != 0)
+			snprintf(res->why, sizeof(res->why), "%s", pf->why);
+		hist = pf->hist;
+		pf->hist = NULL;
+	} else if (o->out) {
 		rc = state_path(f, o, res->state_path, sizeof(res->state_path));
 		if (rc == 0)
 			rc = sh_export_history_new(&hist);
 		if (rc == 0)
 			rc = sh_export_state_load(res->state_path, f->name, &res->previous,
 						  f->history ? hist : NULL, res->why, sizeof(res->why));
+	}
+	if (o->out) {
 		if (rc != 0) {
 			sh_export_history_free(hist);
 			return rc;

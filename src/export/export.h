@@ -71,10 +71,33 @@ void sh_wb_json_str(struct sh_wbuf *w, const char *s);
 /* RFC 3339 UTC, and the same with milliseconds ("...T12:00:00.000Z"). */
 void sh_wb_time(struct sh_wbuf *w, int64_t t);
 void sh_wb_time_ms(struct sh_wbuf *w, int64_t ms);
+/* ISO 8601 with microseconds and a numeric offset, as MISP has them ("...T12:00:00.000000+00:00"). */
+void sh_wb_time_us(struct sh_wbuf *w, int64_t t);
 /* n bytes as lowercase hexadecimal. */
 void sh_wb_hex(struct sh_wbuf *w, const uint8_t *b, size_t n);
 /* 127.0.0.2 from a host-order address. */
 void sh_wb_ipv4(struct sh_wbuf *w, uint32_t host_order);
+
+/* ---- formatting in parallel -------------------------------------------------------------- */
+/* What one chunk of an export formats: its text, in the output's order. */
+struct sh_export_chunk {
+	struct sh_wbuf text;    /* what the chunk adds to the output */
+	struct sh_wbuf extra;   /* a second output (MISP: its lines of hashes.csv) */
+	struct sh_wbuf scratch; /* the formatter's own */
+	int64_t stamp;          /* a figure the chunk reports (MISP: its newest version), 0 first */
+};
+
+/* Chunks 0..n-1 of an output formatted by fn in two threads while the caller takes them in
+ * order (see wbuf.c). fn's non-zero result stops the run; sh_export_par_end returns it. */
+struct sh_export_par;
+SH_MUST_CHECK int sh_export_par_start(size_t n, int (*fn)(void *arg, size_t k,
+							    struct sh_export_chunk *out),
+				      void *arg, struct sh_export_par **out);
+/* The next chunk, in order, once it is formatted; NULL after the last one or on failure.
+ * Valid until the next call. */
+struct sh_export_chunk *sh_export_par_next(struct sh_export_par *p);
+/* Stops the threads (also before the last chunk) and frees p; the first failure, or 0. */
+SH_MUST_CHECK int sh_export_par_end(struct sh_export_par *p);
 
 /* ---- history kept between exports (STIX, MISP) ------------------------------------------ */
 struct sh_export_version {
@@ -87,7 +110,15 @@ struct sh_export_version {
 	bool legacy;          /* content is a version 1 state file's FNV-1a hash */
 	int64_t first_seen;
 	int64_t revoked_ms;   /* 0 while listed */
+	bool fresh;           /* claimed new in this export: no earlier content to compare */
+	/* digests of the key, computed once and remembered (a million SHA-1s and MD5s are a good
+	 * part of a STIX or MISP export): which of them are known (SH_DIGEST_*), the listing's
+	 * uuid (as the formats name it) and the MD5 of its value (MISP's hashes.csv) */
+	uint8_t digests;
+	uint8_t uuid[16], md5[16];
 };
+
+enum { SH_DIGEST_UUID = 1, SH_DIGEST_MD5 = 2 };
 
 struct sh_export_history;
 
@@ -98,10 +129,18 @@ void sh_export_history_free(struct sh_export_history *h);
 uint64_t sh_export_content_hash(const void *p, size_t n);
 /* The version of a listing as of now (ms), given the content about to be published
  * (content[0..n)): created and modified kept while the content is unchanged, modified bumped
- * past the previous one when it changed, a new entry when unknown. Marks it seen. */
+ * past the previous one when it changed, a new entry when unknown. Marks it seen. The same as
+ * sh_export_history_claim and sh_export_history_update. */
 SH_MUST_CHECK int sh_export_history_touch(struct sh_export_history *h, const struct sh_listing *l,
 					  const void *content, size_t n, int64_t now_ms,
 					  const struct sh_export_version **out);
+/* For exports that format in several threads: the listings' versions are claimed first, in
+ * one thread (found, or new as of now_ms; marked seen), then each is updated with its content
+ * by whichever thread formats it; updates of different versions may run at once. */
+SH_MUST_CHECK int sh_export_history_claim(struct sh_export_history *h, const struct sh_listing *l,
+					  int64_t now_ms, size_t *index);
+struct sh_export_version *sh_export_history_update(struct sh_export_history *h, size_t index,
+						   const void *content, size_t n, int64_t now_ms);
 /* Entries not seen in this export: marked revoked at now_ms the first time, then kept for
  * keep_ms and dropped. cb sees each one still kept (revoked_ms set). */
 SH_MUST_CHECK int sh_export_history_withdrawn(struct sh_export_history *h, int64_t now_ms,
@@ -172,9 +211,13 @@ struct sh_export_result {
 	char state_path[4096];
 };
 
+struct sh_export_prefetch;
+
 struct sh_export_opts {
 	const char *out;        /* file or directory; NULL: stdout */
 	const char *state_dir;  /* NULL: beside the output */
+	/* The output's state read ahead (sh_export_prefetch_start), or NULL: read by the run. */
+	struct sh_export_prefetch *prefetch;
 	bool force;             /* publish even when the guard refuses (reasons still reported) */
 	/* Told about every guard problem (also when forced). */
 	void (*warn)(void *arg, const char *msg);
@@ -188,7 +231,24 @@ struct sh_export_opts {
 SH_MUST_CHECK int sh_export_run(const struct sh_export_format *f, struct sh_export_ctx *c,
 				const struct sh_export_opts *o, struct sh_export_result *res);
 
+/* Starts reading the state of the output o names (the last publish, and the versions of
+ * STIX and MISP, a million of which take a good fraction of a second) in a thread of its own,
+ * to overlap with building the listing set; give it to sh_export_run in o->prefetch, and free
+ * it afterwards (sh_export_prefetch_free waits for the thread). *out is NULL without --out. */
+SH_MUST_CHECK int sh_export_prefetch_start(const struct sh_export_format *f,
+					   const struct sh_export_opts *o,
+					   struct sh_export_prefetch **out);
+void sh_export_prefetch_free(struct sh_export_prefetch *p);
+
 /* ---- shared by the formats ---------------------------------------------------------------- */
+/* put's text for every listing that wants takes, in the set's order, formatted in two threads
+ * (sh_export_par) and appended to w; *n (may be NULL) gets the number of listings. put may
+ * only write to the writer it is given. */
+SH_MUST_CHECK int sh_export_each(const struct sh_export_ctx *c, struct sh_wbuf *w,
+				 bool (*wants)(const struct sh_export_ctx *c, const struct sh_listing *l),
+				 void (*put)(const struct sh_export_ctx *c, const struct sh_listing *l,
+					     struct sh_wbuf *w),
+				 unsigned long *n);
 /* The DNSBL A record of a listing (IP code for addresses, domain code for names). */
 uint32_t sh_export_code(const struct sh_export_ctx *c, const struct sh_listing *l);
 /* Evidence text with characters outside printable ASCII, and those in bad (may be NULL),
@@ -211,6 +271,9 @@ SH_MUST_CHECK int sh_export_aggregate(const struct sh_export_ctx *c,
 
 /* Name-based UUIDs (RFC 4122 version 5, SHA-1) and digests. */
 void sh_uuid5(const uint8_t ns[16], const char *name, size_t n, char out[37]);
+/* The same as its 16 bytes, and the text of such bytes. */
+void sh_uuid5_raw(const uint8_t ns[16], const char *name, size_t n, uint8_t out[16]);
+void sh_uuid_text(const uint8_t u[16], char out[37]);
 void sh_sha1(const void *data, size_t n, uint8_t out[20]);
 void sh_md5(const void *data, size_t n, uint8_t out[16]);
 extern const uint8_t sh_uuid_ns_sheriff[16];

@@ -3,16 +3,26 @@
  * modified, content hash, when it was withdrawn), so that ids stay stable, `modified` moves
  * only when the content changed, and withdrawn indicators are published as revoked.
  *
- * The state file is text: a header line "sheriff-export-state 2 FORMAT ENTRIES AT" (tabs),
- * then one line per version: type, created_ms, modified_ms, content hash (hex), first_seen,
- * revoked_ms, value (\t, \n and \\ escaped). Version 1 files hashed the content with
- * FNV-1a, a byte at a time; they are still read, and their hashes compared as FNV-1a, so an
- * upgrade does not make every indicator look changed. */
+ * The state file starts with a text line "sheriff-export-state 3 FORMAT ENTRIES AT" (tabs;
+ * 2 for formats that keep no versions, whose file is that line only), then holds one binary
+ * record per version: type (1 byte), which digests are known (1 byte), 2 zero bytes, the
+ * value's length (4 bytes), created_ms, modified_ms, content hash, first_seen, revoked_ms (8
+ * bytes each; integers little-endian throughout), the uuid and the MD5 of the value (16 bytes
+ * each, zeros when not known), then the value and a NUL. Binary because a STIX or MISP export
+ * of a million indicators reads and writes a million versions every run: the records are read
+ * in place (the values are used where they lie in the mapped file) and written without
+ * formatting a number, where the text lines of version 2 took a good part of a second; the
+ * digests save computing a million SHA-1s and MD5s again. Versions 1 and 2 were text, one line
+ * per version (type, created_ms, modified_ms, content hash in hex, first_seen, revoked_ms,
+ * value with \t, \n and \\ escaped); they are still read. Version 1 hashed the content with
+ * FNV-1a, a byte at a time; its hashes are compared as FNV-1a, so an upgrade does not make
+ * every indicator look changed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +44,12 @@ struct sh_export_history {
 	/* where the next look-up probably is: exports walk the listings in the order the
 	 * previous export saved them, so most look-ups are the version after the last one */
 	size_t hint;
+	/* keys of versions read from a state file are computed when the index is first built:
+	 * an export walking the saved order never needs them */
+	bool unkeyed;
+	char *file; /* the state file's text, which read versions' values point into */
+	size_t file_len;
+	bool mapped; /* file is a private mapping of the state file, else malloc'ed */
 	struct sh_arena arena;
 };
 
@@ -53,6 +69,10 @@ void sh_export_history_free(struct sh_export_history *h)
 	free(h->v);
 	free(h->dropped);
 	free(h->index);
+	if (h->mapped)
+		munmap(h->file, h->file_len);
+	else
+		free(h->file);
 	sh_arena_fini(&h->arena);
 	free(h);
 }
@@ -94,6 +114,11 @@ static int reindex(struct sh_export_history *h)
 	h->index = idx;
 	h->index_cap = cap;
 	h->indexed = true;
+	for (size_t i = 0; h->unkeyed && i < h->n; i++) {
+		struct sh_listing l = {.type = (enum sh_ind_type)h->v[i].type, .value = h->v[i].value};
+		h->v[i].key = sh_listing_key_hash(&l);
+	}
+	h->unkeyed = false;
 	for (size_t i = 0; i < h->n; i++) {
 		struct slot *x = find_slot(h, h->v[i].key, h->v[i].type, h->v[i].value);
 		if (x->i != SIZE_MAX) {
@@ -106,9 +131,10 @@ static int reindex(struct sh_export_history *h)
 	return 0;
 }
 
-/* Appends a version (value copied) without indexing it; returns it or NULL. */
+/* Appends a version without indexing it (its value copied unless it is in h->file); returns
+ * it or NULL. */
 static struct sh_export_version *push(struct sh_export_history *h,
-				      const struct sh_export_version *v)
+				      const struct sh_export_version *v, bool copy)
 {
 	if (h->n == h->cap) {
 		size_t cap = h->cap ? h->cap * 2 : 1024;
@@ -124,7 +150,7 @@ static struct sh_export_version *push(struct sh_export_history *h,
 		h->dropped = nd;
 		h->cap = cap;
 	}
-	char *value = sh_arena_strndup(&h->arena, v->value, strlen(v->value));
+	const char *value = copy ? sh_arena_strndup(&h->arena, v->value, strlen(v->value)) : v->value;
 	if (!value)
 		return NULL;
 	struct sh_export_version *x = &h->v[h->n];
@@ -166,18 +192,13 @@ uint64_t sh_export_content_hash(const void *p, size_t n)
 	return h ^ (h >> 32);
 }
 
-int sh_export_history_touch(struct sh_export_history *h, const struct sh_listing *l,
-			    const void *body, size_t n, int64_t now_ms,
-			    const struct sh_export_version **out)
+int sh_export_history_claim(struct sh_export_history *h, const struct sh_listing *l,
+			    int64_t now_ms, size_t *index)
 {
-	uint64_t content = sh_export_content_hash(body, n);
-	uint64_t key = sh_listing_key_hash(l);
-	struct sh_export_version *v = NULL;
-	bool fresh = false;
-	if (h->hint < h->n && h->v[h->hint].key == key && h->v[h->hint].type == (uint8_t)l->type &&
-	    !h->dropped[h->hint] && strcmp(h->v[h->hint].value, l->value) == 0) {
-		v = &h->v[h->hint];
-	} else {
+	size_t i = h->hint;
+	if (!(i < h->n && h->v[i].type == (uint8_t)l->type && !h->dropped[i] &&
+	      strcmp(h->v[i].value, l->value) == 0)) {
+		uint64_t key = sh_listing_key_hash(l);
 		int rc = reindex(h);
 		if (rc != 0)
 			return rc;
@@ -185,27 +206,46 @@ int sh_export_history_touch(struct sh_export_history *h, const struct sh_listing
 		if (x->i == SIZE_MAX) {
 			struct sh_export_version nv = {.key = key, .type = (uint8_t)l->type,
 						       .value = l->value, .created_ms = now_ms,
-						       .modified_ms = now_ms, .content = content,
-						       .first_seen = l->first_seen};
-			if (!push(h, &nv))
+						       .modified_ms = now_ms, .fresh = true};
+			if (!push(h, &nv, true))
 				return SH_ENOMEM;
 			x->key = key;
 			x->i = h->n - 1;
-			fresh = true;
 		}
-		v = &h->v[x->i];
+		i = x->i;
 	}
-	if (!fresh && ((v->legacy ? fnv1a(body, n) : content) != v->content || v->revoked_ms)) {
+	struct sh_export_version *v = &h->v[i];
+	v->first_seen = l->first_seen;
+	v->seen = true;
+	h->hint = i + 1;
+	*index = i;
+	return 0;
+}
+
+struct sh_export_version *sh_export_history_update(struct sh_export_history *h, size_t index,
+						   const void *body, size_t n, int64_t now_ms)
+{
+	struct sh_export_version *v = &h->v[index];
+	uint64_t content = sh_export_content_hash(body, n);
+	if (!v->fresh && ((v->legacy ? fnv1a(body, n) : content) != v->content || v->revoked_ms)) {
 		v->modified_ms = now_ms > v->modified_ms ? now_ms : v->modified_ms + 1;
 		v->revoked_ms = 0;
 	}
 	v->content = content;
 	v->legacy = false;
-	v->first_seen = l->first_seen;
-	v->seen = true;
-	h->hint = (size_t)(v - h->v) + 1;
-	*out = v;
-	return 0;
+	v->fresh = false;
+	return v;
+}
+
+int sh_export_history_touch(struct sh_export_history *h, const struct sh_listing *l,
+			    const void *body, size_t n, int64_t now_ms,
+			    const struct sh_export_version **out)
+{
+	size_t i;
+	int rc = sh_export_history_claim(h, l, now_ms, &i);
+	if (rc == 0)
+		*out = sh_export_history_update(h, i, body, n, now_ms);
+	return rc;
 }
 
 int sh_export_history_withdrawn(struct sh_export_history *h, int64_t now_ms, int64_t keep_ms,
@@ -337,6 +377,134 @@ static int read_file(const char *path, char **out, size_t *len, char *why, size_
 	return 0;
 }
 
+/* The whole file into *data as read_file has it, NUL-terminated: a private mapping where the
+ * NUL fits in its last page (a state file of a million versions is read in place, with no copy
+ * and fewer page faults; the parsers' writes stay private), else read. */
+static int map_file(const char *path, char **data, size_t *len, bool *mapped, char *why,
+		    size_t why_len)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	long page = sysconf(_SC_PAGESIZE);
+	*mapped = false;
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0 && page > 0 &&
+	    st.st_size % page != 0 && (uint64_t)st.st_size < SIZE_MAX) {
+		/* not MAP_POPULATE: on a writable private mapping it would copy every page */
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+		if (m != MAP_FAILED) {
+			close(fd);
+			*data = m;
+			*len = (size_t)st.st_size;
+			(*data)[*len] = '\0'; /* the last page's zeros beyond the end */
+			*mapped = true;
+			return 0;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return read_file(path, data, len, why, why_len);
+}
+
+/* The next line of [*p, end) with its tabs cut into fields (NUL-terminated, at most 8); false
+ * at the end. Empty lines are skipped, as they always were. */
+static bool next_line(char **p, char *end, char **f, size_t *nf)
+{
+	while (*p < end && **p == '\n')
+		(*p)++;
+	if (*p >= end)
+		return false;
+	char *ln = *p, *nl = memchr(ln, '\n', (size_t)(end - ln));
+	if (!nl)
+		nl = end;
+	*nl = '\0';
+	*p = nl + 1;
+	*nf = 0;
+	for (char *q = ln; *nf < 8;) {
+		f[(*nf)++] = q;
+		char *tab = memchr(q, '\t', (size_t)(nl - q));
+		if (!tab)
+			break;
+		*tab = '\0';
+		q = tab + 1;
+	}
+	return true;
+}
+
+/* The version lines of a version 1 or 2 file, data[0..len), into h; *line counts the lines
+ * read (the bad one included). */
+static int load_lines(struct sh_export_history *h, char *data, size_t len, bool legacy,
+		      unsigned long *line)
+{
+	char *f[8];
+	size_t nf;
+	for (char *p = data; next_line(&p, data + len, f, &nf);) {
+		++*line;
+		int64_t type;
+		struct sh_export_version v = {.legacy = legacy};
+		if (nf != 7 || !parse_i64(f[0], &type) || type < SH_IND_IP || type > SH_IND_URL ||
+		    !parse_i64(f[1], &v.created_ms) || !parse_i64(f[2], &v.modified_ms) ||
+		    !parse_i64(f[4], &v.first_seen) || !parse_i64(f[5], &v.revoked_ms) ||
+		    !parse_hex(f[3], &v.content) || !*f[6])
+			return SH_EFORMAT;
+		if (strchr(f[6], '\\'))
+			unescape(f[6], strlen(f[6]));
+		v.type = (uint8_t)type;
+		v.value = f[6];
+		if (!push(h, &v, false))
+			return SH_ENOMEM;
+	}
+	return 0;
+}
+
+/* Version 3 records. */
+#define REC_SIZE 80
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The records of data[0..len) into h, in two passes: the first checks them and counts, so the
+ * second fills an array of the right size. *entry gets the number of a bad record. */
+static int load_records(struct sh_export_history *h, char *data, size_t len, unsigned long *entry)
+{
+	size_t n = 0;
+	for (size_t off = 0; off < len; n++) {
+		const uint8_t *r = (const uint8_t *)data + off;
+		size_t vlen = len - off >= REC_SIZE ? le32(r + 4) : 0;
+		if (vlen == 0 || r[0] < SH_IND_IP || r[0] > SH_IND_URL ||
+		    (r[1] & ~(SH_DIGEST_UUID | SH_DIGEST_MD5)) || r[2] || r[3] ||
+		    len - off - REC_SIZE <= vlen || r[REC_SIZE + vlen] != '\0' ||
+		    memchr(r + REC_SIZE, '\0', vlen)) {
+			*entry = n + 1;
+			return SH_EFORMAT;
+		}
+		off += REC_SIZE + vlen + 1;
+	}
+	if (n == 0)
+		return 0;
+	h->v = malloc(n * sizeof(*h->v));
+	h->dropped = calloc(n, sizeof(*h->dropped));
+	if (!h->v || !h->dropped)
+		return SH_ENOMEM;
+	h->n = h->cap = n;
+	h->unkeyed = true;
+	size_t off = 0;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *r = (const uint8_t *)data + off;
+		size_t vlen = le32(r + 4);
+		h->v[i] = (struct sh_export_version){
+			.type = r[0], .value = data + off + REC_SIZE,
+			.created_ms = (int64_t)le64(r + 8), .modified_ms = (int64_t)le64(r + 16),
+			.content = le64(r + 24), .first_seen = (int64_t)le64(r + 32),
+			.revoked_ms = (int64_t)le64(r + 40), .digests = r[1]};
+		memcpy(h->v[i].uuid, r + 48, 16);
+		memcpy(h->v[i].md5, r + 64, 16);
+		off += REC_SIZE + vlen + 1;
+	}
+	return 0;
+}
+
 int sh_export_state_load(const char *path, const char *format, long long *previous,
 			 struct sh_export_history *h, char *why, size_t why_len)
 {
@@ -346,100 +514,88 @@ int sh_export_state_load(const char *path, const char *format, long long *previo
 		return 0;
 	char *data;
 	size_t len;
-	int rc = read_file(path, &data, &len, why, why_len);
+	bool mapped;
+	int rc = map_file(path, &data, &len, &mapped, why, why_len);
 	if (rc != 0)
 		return rc;
-	unsigned long line = 0;
-	bool legacy = false;
-	for (char *ln = data, *end = data + len; ln < end && rc == 0;) {
-		char *nl = memchr(ln, '\n', (size_t)(end - ln));
-		if (!nl)
-			nl = end;
-		*nl = '\0';
-		char *next = nl + 1;
-		if (nl == ln) { /* empty lines are skipped, as they always were */
-			ln = next;
-			continue;
-		}
-		line++;
-		char *f[8];
-		size_t nf = 0;
-		for (char *p = ln; nf < 8;) {
-			f[nf++] = p;
-			char *tab = memchr(p, '\t', (size_t)(nl - p));
-			if (!tab)
-				break;
-			*tab = '\0';
-			p = tab + 1;
-		}
-		ln = next;
-		int64_t x[6];
-		if (line == 1) {
-			legacy = nf == 5 && strcmp(f[1], "1") == 0;
-			if (nf != 5 || strcmp(f[0], "sheriff-export-state") != 0 ||
-			    (!legacy && strcmp(f[1], "2") != 0) ||
-			    strcmp(f[2], format) != 0 || !parse_i64(f[3], &x[0]) || x[0] < 0 ||
-			    !parse_i64(f[4], &x[1]))
-				rc = SH_EFORMAT;
-			else
-				*previous = x[0];
-			continue;
-		}
-		if (!h)
-			break;
-		struct sh_export_version v = {0};
-		if (nf != 7 || !parse_i64(f[0], &x[0]) || x[0] < SH_IND_IP || x[0] > SH_IND_URL ||
-		    !parse_i64(f[1], &v.created_ms) || !parse_i64(f[2], &v.modified_ms) ||
-		    !parse_i64(f[4], &v.first_seen) || !parse_i64(f[5], &v.revoked_ms)) {
+	unsigned long line = 0, entry = 0;
+	char *p = data, *f[8];
+	size_t nf;
+	if (next_line(&p, data + len, f, &nf)) {
+		line = 1;
+		int64_t x[2];
+		int version = nf == 5 ? (int)strtol(f[1], NULL, 10) : 0;
+		if (nf != 5 || strcmp(f[0], "sheriff-export-state") != 0 || version < 1 ||
+		    version > 3 || strlen(f[1]) != 1 || strcmp(f[2], format) != 0 ||
+		    !parse_i64(f[3], &x[0]) || x[0] < 0 || !parse_i64(f[4], &x[1]))
 			rc = SH_EFORMAT;
-			break;
-		}
-		if (!parse_hex(f[3], &v.content) || !*f[6]) {
-			rc = SH_EFORMAT;
-			break;
-		}
-		if (strchr(f[6], '\\'))
-			unescape(f[6], strlen(f[6]));
-		struct sh_listing l = {.type = (enum sh_ind_type)x[0], .value = f[6]};
-		v.type = (uint8_t)x[0];
-		v.value = f[6];
-		v.legacy = legacy;
-		v.key = sh_listing_key_hash(&l);
-		if (!push(h, &v))
-			rc = SH_ENOMEM;
+		else
+			*previous = x[0];
+		/* a fresh h gets the versions, which then point into the file's text */
+		size_t rest = p < data + len ? (size_t)(data + len - p) : 0;
+		if (rc == 0 && h && h->n == 0)
+			rc = version == 3 ? load_records(h, p, rest, &entry)
+					  : load_lines(h, p, rest, version == 1, &line);
 	}
 	if (rc == SH_EFORMAT)
 		snprintf(why, why_len,
-			 "the state file %.400s is damaged at line %lu (not written by this version of "
+			 "the state file %.400s is damaged at %s %lu (not written by this version of "
 			 "sheriff for --format %s?); move it away to start afresh, which also resets "
 			 "the shrink check",
-			 path, line, format);
+			 path, entry ? "entry" : "line", entry ? entry : line, format);
 	if (rc == 0 && line == 0) {
 		snprintf(why, why_len, "the state file %.400s is empty; move it away to start afresh",
 			 path);
 		rc = SH_EFORMAT;
 	}
-	free(data);
+	if (h && h->n && !h->file) {
+		h->file = data;
+		h->file_len = len;
+		h->mapped = mapped;
+	} else if (mapped) {
+		munmap(data, len);
+	} else {
+		free(data);
+	}
 	return rc;
 }
 
-static void put_escaped(struct sh_wbuf *w, const char *s)
+static void put_le(uint8_t *p, uint64_t v, int n)
 {
-	for (const char *run = s;; s++) {
-		if (*s && *s != '\t' && *s != '\n' && *s != '\\')
+	for (int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Versions per chunk of the state file formatted in parallel. */
+#define SAVE_CHUNK 16384
+
+static int save_chunk(void *arg, size_t k, struct sh_export_chunk *out)
+{
+	const struct sh_export_history *h = arg;
+	size_t end = h->n - k * SAVE_CHUNK > SAVE_CHUNK ? (k + 1) * SAVE_CHUNK : h->n;
+	for (size_t i = k * SAVE_CHUNK; i < end; i++) {
+		const struct sh_export_version *v = &h->v[i];
+		if (h->dropped[i])
 			continue;
-		sh_wb_put(w, run, (size_t)(s - run));
-		if (!*s)
-			return;
-		sh_wb_put(w, *s == '\t' ? "\\t" : *s == '\n' ? "\\n" : "\\\\", 2);
-		run = s + 1;
+		size_t n = strlen(v->value);
+		uint8_t r[REC_SIZE] = {v->type, v->digests};
+		put_le(r + 4, n, 4);
+		put_le(r + 8, (uint64_t)v->created_ms, 8);
+		put_le(r + 16, (uint64_t)v->modified_ms, 8);
+		put_le(r + 24, v->content, 8);
+		put_le(r + 32, (uint64_t)v->first_seen, 8);
+		put_le(r + 40, (uint64_t)v->revoked_ms, 8);
+		memcpy(r + 48, v->uuid, 16);
+		memcpy(r + 64, v->md5, 16);
+		sh_wb_put(&out->text, (const char *)r, sizeof(r));
+		sh_wb_put(&out->text, v->value, n + 1);
 	}
+	return 0;
 }
 
 int sh_export_state_save(const char *path, const char *format, unsigned long entries, int64_t at,
 			 const struct sh_export_history *h)
 {
-	static const char hex[] = "0123456789abcdef";
 	char tmp[4200];
 	int n = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
 	if (n < 0 || (size_t)n >= sizeof(tmp))
@@ -448,43 +604,32 @@ int sh_export_state_save(const char *path, const char *format, unsigned long ent
 	if (fd < 0)
 		return SH_EIO;
 	struct sh_wbuf w;
-	int rc = sh_wbuf_init(&w, fd);
+	int rc = sh_wbuf_init_direct(&w, fd);
 	if (rc != 0) {
 		close(fd);
 		unlink(tmp);
 		return rc;
 	}
-	/* by hand rather than fprintf: a million lines */
-	sh_wb_str(&w, "sheriff-export-state\t2\t");
+	/* without versions (formats that keep none) the file is as version 2 wrote it */
+	sh_wb_str(&w, h ? "sheriff-export-state\t3\t" : "sheriff-export-state\t2\t");
 	sh_wb_str(&w, format);
 	sh_wb_char(&w, '\t');
 	sh_wb_u64(&w, entries);
 	sh_wb_char(&w, '\t');
 	sh_wb_i64(&w, at);
 	sh_wb_char(&w, '\n');
-	for (size_t i = 0; h && i < h->n; i++) {
-		const struct sh_export_version *v = &h->v[i];
-		if (h->dropped[i])
-			continue;
-		char c[17];
-		for (int k = 0; k < 16; k++)
-			c[k] = hex[(v->content >> (60 - 4 * k)) & 15];
-		c[16] = '\t';
-		sh_wb_u64(&w, v->type);
-		sh_wb_char(&w, '\t');
-		sh_wb_i64(&w, v->created_ms);
-		sh_wb_char(&w, '\t');
-		sh_wb_i64(&w, v->modified_ms);
-		sh_wb_char(&w, '\t');
-		sh_wb_put(&w, c, sizeof(c));
-		sh_wb_i64(&w, v->first_seen);
-		sh_wb_char(&w, '\t');
-		sh_wb_i64(&w, v->revoked_ms);
-		sh_wb_char(&w, '\t');
-		put_escaped(&w, v->value);
-		sh_wb_char(&w, '\n');
+	if (h && h->n) {
+		struct sh_export_par *par;
+		rc = sh_export_par_start((h->n + SAVE_CHUNK - 1) / SAVE_CHUNK, save_chunk, (void *)h,
+					 &par);
+		if (rc == 0) {
+			for (struct sh_export_chunk *k; (k = sh_export_par_next(par)) != NULL;)
+				sh_wb_put(&w, k->text.buf, k->text.len);
+			rc = sh_export_par_end(par);
+		}
 	}
-	rc = sh_wbuf_flush(&w) == 0 && fsync(fd) == 0 ? 0 : SH_EIO;
+	if (rc == 0)
+		rc = sh_wbuf_flush(&w) == 0 && fsync(fd) == 0 ? 0 : SH_EIO;
 	sh_wbuf_fini(&w);
 	if (close(fd) != 0)
 		rc = SH_EIO;

@@ -162,6 +162,38 @@ static void zeek_field(struct sh_wbuf *w, const char *s)
 		sh_wb_char(w, *s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s);
 }
 
+static void zeek_line(const struct sh_export_ctx *c, const struct sh_listing *l, struct sh_wbuf *w)
+{
+	char ev[512], src[600];
+	const char *type = "Intel::ADDR", *value = l->value;
+	if (l->type == SH_IND_CIDR) {
+		type = "Intel::SUBNET";
+	} else if (l->type == SH_IND_DOMAIN) {
+		type = "Intel::DOMAIN";
+	} else if (l->type == SH_IND_URL) {
+		/* Zeek matches URLs without their scheme */
+		type = "Intel::URL";
+		const char *sep = strstr(value, "://");
+		if (sep)
+			value = sep + 3;
+	}
+	zeek_field(w, value);
+	sh_wb_char(w, '\t');
+	sh_wb_str(w, type);
+	sh_wb_char(w, '\t');
+	snprintf(src, sizeof(src), "%s:%s", c->policy->publisher, l->sources);
+	zeek_field(w, src);
+	sh_wb_char(w, '\t');
+	sh_export_evidence(c, l, NULL, 400, ev);
+	zeek_field(w, ev);
+	sh_wb_char(w, '\t');
+	zeek_field(w, l->ref && (strncmp(l->ref, "http://", 7) == 0 ||
+				 strncmp(l->ref, "https://", 8) == 0)
+			      ? l->ref
+			      : NULL);
+	sh_wb_char(w, '\n');
+}
+
 static int zeek_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 {
 	struct sh_wbuf *w;
@@ -169,40 +201,8 @@ static int zeek_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 	if (rc != 0)
 		return rc;
 	sh_wb_str(w, "#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\tmeta.url\n");
-	char ev[512], src[600];
-	for (size_t i = 0; i < c->set->n; i++) {
-		const struct sh_listing *l = &c->set->v[i];
-		if (!zeek_wants(c, l))
-			continue;
-		const char *type = "Intel::ADDR", *value = l->value;
-		if (l->type == SH_IND_CIDR) {
-			type = "Intel::SUBNET";
-		} else if (l->type == SH_IND_DOMAIN) {
-			type = "Intel::DOMAIN";
-		} else if (l->type == SH_IND_URL) {
-			/* Zeek matches URLs without their scheme */
-			type = "Intel::URL";
-			const char *sep = strstr(value, "://");
-			if (sep)
-				value = sep + 3;
-		}
-		zeek_field(w, value);
-		sh_wb_char(w, '\t');
-		sh_wb_str(w, type);
-		sh_wb_char(w, '\t');
-		snprintf(src, sizeof(src), "%s:%s", c->policy->publisher, l->sources);
-		zeek_field(w, src);
-		sh_wb_char(w, '\t');
-		sh_export_evidence(c, l, NULL, 400, ev);
-		zeek_field(w, ev);
-		sh_wb_char(w, '\t');
-		zeek_field(w, l->ref && (strncmp(l->ref, "http://", 7) == 0 ||
-					 strncmp(l->ref, "https://", 8) == 0)
-				      ? l->ref
-				      : NULL);
-		sh_wb_char(w, '\n');
-	}
-	return sh_export_commit(t, w);
+	rc = sh_export_each(c, w, zeek_wants, zeek_line, NULL);
+	return rc != 0 ? rc : sh_export_commit(t, w);
 }
 
 const struct sh_export_format sh_export_zeek = {

@@ -216,6 +216,17 @@ static void put_cidr(struct sh_wbuf *w, const struct sh_listing *l)
 	sh_wb_put(w, b, sh_prefix_format(&l->prefix, b));
 }
 
+static void drop_line(const struct sh_export_ctx *c, const struct sh_listing *l, struct sh_wbuf *w)
+{
+	char ev[512];
+	put_cidr(w, l);
+	sh_wb_str(w, " ; ");
+	put_ref(w, l);
+	sh_wb_char(w, ' ');
+	sh_wb_put(w, ev, sh_export_evidence(c, l, NULL, 400, ev));
+	sh_wb_char(w, '\n');
+}
+
 static int drop_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 {
 	struct sh_wbuf *w;
@@ -233,19 +244,8 @@ static int drop_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 	sh_wb_printf(w, "\n; Expires: ");
 	put_http_date(w, c->at + c->policy->expiry);
 	sh_wb_printf(w, "\n; %lu entries: prefix ; id evidence\n", n);
-	char ev[512];
-	for (size_t i = 0; i < c->set->n; i++) {
-		const struct sh_listing *l = &c->set->v[i];
-		if (!wants_ip(c, l))
-			continue;
-		put_cidr(w, l);
-		sh_wb_str(w, " ; ");
-		put_ref(w, l);
-		sh_wb_char(w, ' ');
-		sh_wb_put(w, ev, sh_export_evidence(c, l, NULL, 400, ev));
-		sh_wb_char(w, '\n');
-	}
-	return sh_export_commit(t, w);
+	rc = sh_export_each(c, w, wants_ip, drop_line, NULL);
+	return rc != 0 ? rc : sh_export_commit(t, w);
 }
 
 const struct sh_export_format sh_export_drop = {
@@ -276,6 +276,30 @@ static void json_sources(struct sh_wbuf *w, const char *sources)
 	sh_wb_char(w, ']');
 }
 
+static void drop_json_line(const struct sh_export_ctx *c, const struct sh_listing *l,
+			   struct sh_wbuf *w)
+{
+	char ev[512];
+	sh_wb_str(w, "{\"cidr\":\"");
+	put_cidr(w, l);
+	sh_wb_str(w, "\",\"sblid\":\"");
+	put_ref(w, l);
+	sh_wb_str(w, "\",\"category\":\"");
+	sh_wb_str(w, c->policy->cats[l->cat].name);
+	sh_wb_str(w, "\",\"reason\":");
+	sh_listing_evidence(c->set, l, ev, sizeof(ev));
+	sh_wb_json_str(w, ev);
+	sh_wb_str(w, ",\"sources\":");
+	json_sources(w, l->sources);
+	sh_wb_str(w, ",\"first_seen\":\"");
+	sh_wb_time(w, l->first_seen);
+	sh_wb_str(w, "\",\"last_seen\":\"");
+	sh_wb_time(w, l->last_seen);
+	sh_wb_str(w, "\",\"expires\":\"");
+	sh_wb_time(w, l->expires);
+	sh_wb_str(w, "\"}\n");
+}
+
 static int drop_json_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 {
 	struct sh_wbuf *w;
@@ -283,31 +307,9 @@ static int drop_json_write(const struct sh_export_ctx *c, struct sh_export_targe
 	if (rc != 0)
 		return rc;
 	unsigned long n = 0;
-	char ev[512];
-	for (size_t i = 0; i < c->set->n; i++) {
-		const struct sh_listing *l = &c->set->v[i];
-		if (!wants_ip(c, l))
-			continue;
-		sh_wb_str(w, "{\"cidr\":\"");
-		put_cidr(w, l);
-		sh_wb_str(w, "\",\"sblid\":\"");
-		put_ref(w, l);
-		sh_wb_str(w, "\",\"category\":\"");
-		sh_wb_str(w, c->policy->cats[l->cat].name);
-		sh_wb_str(w, "\",\"reason\":");
-		sh_listing_evidence(c->set, l, ev, sizeof(ev));
-		sh_wb_json_str(w, ev);
-		sh_wb_str(w, ",\"sources\":");
-		json_sources(w, l->sources);
-		sh_wb_str(w, ",\"first_seen\":\"");
-		sh_wb_time(w, l->first_seen);
-		sh_wb_str(w, "\",\"last_seen\":\"");
-		sh_wb_time(w, l->last_seen);
-		sh_wb_str(w, "\",\"expires\":\"");
-		sh_wb_time(w, l->expires);
-		sh_wb_str(w, "\"}\n");
-		n++;
-	}
+	rc = sh_export_each(c, w, wants_ip, drop_json_line, &n);
+	if (rc != 0)
+		return rc;
 	uint64_t size = w->bytes;
 	sh_wb_str(w, "{\"type\":\"metadata\",\"timestamp\":");
 	sh_wb_i64(w, c->at);
@@ -334,6 +336,45 @@ const struct sh_export_format sh_export_drop_json = {
 /* ---- nftables ------------------------------------------------------------------------------ */
 #define NFT_CHUNK 128 /* elements per command: one netlink message each */
 
+/* Aggregated sets (nftables, ipset) are formatted in parallel, SEG_CHUNK segments a chunk. */
+#define SEG_CHUNK 8192
+
+struct seg_run {
+	const struct sh_export_ctx *c;
+	const struct sh_segment *seg;
+	size_t n;
+	const char *set;
+	void (*put)(const struct seg_run *r, size_t i, struct sh_wbuf *w); /* segment i */
+};
+
+static int seg_chunk(void *arg, size_t k, struct sh_export_chunk *out)
+{
+	const struct seg_run *r = arg;
+	size_t end = r->n - k * SEG_CHUNK > SEG_CHUNK ? (k + 1) * SEG_CHUNK : r->n;
+	for (size_t i = k * SEG_CHUNK; i < end; i++)
+		r->put(r, i, &out->text);
+	return 0;
+}
+
+static int put_segments(struct sh_wbuf *w, struct seg_run *r)
+{
+	struct sh_export_par *par;
+	int rc = sh_export_par_start((r->n + SEG_CHUNK - 1) / SEG_CHUNK, seg_chunk, r, &par);
+	if (rc != 0)
+		return rc;
+	for (struct sh_export_chunk *k; (k = sh_export_par_next(par)) != NULL;)
+		sh_wb_put(w, k->text.buf, k->text.len);
+	return sh_export_par_end(par);
+}
+
+static void put_segment_prefix(struct sh_wbuf *w, const struct sh_segment *s)
+{
+	char b[SH_PREFIX_STRLEN];
+	unsigned full = s->prefix.ip.af == SH_AF_V4 ? 32 : 128;
+	sh_wb_put(w, b, s->prefix.len == full ? sh_ip_format(&s->prefix.ip, b)
+					      : sh_prefix_format(&s->prefix, b));
+}
+
 static void put_comment(struct sh_wbuf *w, const struct sh_export_ctx *c,
 			const struct sh_segment *s, size_t max)
 {
@@ -349,6 +390,20 @@ static int64_t timeout_of(const struct sh_export_ctx *c, const struct sh_segment
 {
 	int64_t t = s->expires - c->at;
 	return t < 1 ? 1 : t > max ? max : t;
+}
+
+/* An element of an nft set, elements grouped NFT_CHUNK to a command. */
+static void nft_element(const struct seg_run *r, size_t i, struct sh_wbuf *w)
+{
+	if (i % NFT_CHUNK == 0)
+		sh_wb_printf(w, "%sadd element inet sheriff %s {\n", i ? "}\n" : "", r->set);
+	sh_wb_char(w, '\t');
+	put_segment_prefix(w, &r->seg[i]);
+	sh_wb_str(w, " timeout ");
+	sh_wb_i64(w, timeout_of(r->c, &r->seg[i], INT64_C(315360000)));
+	sh_wb_str(w, "s comment \"");
+	put_comment(w, r->c, &r->seg[i], 120);
+	sh_wb_str(w, i + 1 == r->n || (i + 1) % NFT_CHUNK == 0 ? "\"\n" : "\",\n");
 }
 
 static int nft_write(const struct sh_export_ctx *c, struct sh_export_target *t)
@@ -380,22 +435,8 @@ static int nft_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 		sh_wb_printf(w, "add set inet sheriff %s { type %s; flags interval, timeout; }\n"
 				"flush set inet sheriff %s\n",
 			     fam[f].set, fam[f].type, fam[f].set);
-		for (size_t i = 0; i < n; i++) {
-			if (i % NFT_CHUNK == 0)
-				sh_wb_printf(w, "%sadd element inet sheriff %s {\n", i ? "}\n" : "",
-					     fam[f].set);
-			char b[SH_PREFIX_STRLEN];
-			unsigned full = fam[f].af == SH_AF_V4 ? 32 : 128;
-			sh_wb_char(w, '\t');
-			sh_wb_put(w, b,
-				  seg[i].prefix.len == full ? sh_ip_format(&seg[i].prefix.ip, b)
-							    : sh_prefix_format(&seg[i].prefix, b));
-			sh_wb_str(w, " timeout ");
-			sh_wb_i64(w, timeout_of(c, &seg[i], INT64_C(315360000)));
-			sh_wb_str(w, "s comment \"");
-			put_comment(w, c, &seg[i], 120);
-			sh_wb_str(w, i + 1 == n || (i + 1) % NFT_CHUNK == 0 ? "\"\n" : "\",\n");
-		}
+		struct seg_run r = {c, seg, n, fam[f].set, nft_element};
+		rc = put_segments(w, &r);
 		if (n)
 			sh_wb_str(w, "}\n");
 		free(seg);
@@ -416,6 +457,19 @@ const struct sh_export_format sh_export_nft = {
 /* ---- ipset ---------------------------------------------------------------------------------- */
 #define IPSET_MAX_TIMEOUT INT64_C(2147483) /* the kernel's limit, about 24.8 days */
 #define IPSET_MAXELEM 16777216
+
+static void ipset_entry(const struct seg_run *r, size_t i, struct sh_wbuf *w)
+{
+	sh_wb_str(w, "add ");
+	sh_wb_str(w, r->set);
+	sh_wb_str(w, "_new ");
+	put_segment_prefix(w, &r->seg[i]);
+	sh_wb_str(w, " timeout ");
+	sh_wb_i64(w, timeout_of(r->c, &r->seg[i], IPSET_MAX_TIMEOUT));
+	sh_wb_str(w, " comment \"");
+	put_comment(w, r->c, &r->seg[i], 250);
+	sh_wb_str(w, "\"\n");
+}
 
 static int ipset_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 {
@@ -447,21 +501,8 @@ static int ipset_write(const struct sh_export_ctx *c, struct sh_export_target *t
 				     "comment -exist\n",
 				     s, k ? "_new" : "", fam[f].family, IPSET_MAXELEM);
 		sh_wb_printf(w, "flush %s_new\n", s);
-		for (size_t i = 0; i < n; i++) {
-			char b[SH_PREFIX_STRLEN];
-			unsigned full = fam[f].af == SH_AF_V4 ? 32 : 128;
-			sh_wb_str(w, "add ");
-			sh_wb_str(w, s);
-			sh_wb_str(w, "_new ");
-			sh_wb_put(w, b,
-				  seg[i].prefix.len == full ? sh_ip_format(&seg[i].prefix.ip, b)
-							    : sh_prefix_format(&seg[i].prefix, b));
-			sh_wb_str(w, " timeout ");
-			sh_wb_i64(w, timeout_of(c, &seg[i], IPSET_MAX_TIMEOUT));
-			sh_wb_str(w, " comment \"");
-			put_comment(w, c, &seg[i], 250);
-			sh_wb_str(w, "\"\n");
-		}
+		struct seg_run r = {c, seg, n, s, ipset_entry};
+		rc = put_segments(w, &r);
 		sh_wb_printf(w, "swap %s_new %s\ndestroy %s_new\n", s, s, s);
 		free(seg);
 	}

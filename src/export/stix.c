@@ -22,21 +22,38 @@ static bool wants_all(const struct sh_export_ctx *c, const struct sh_listing *l)
 }
 
 /* uuid5 of "type:value" in the sheriff namespace */
-static void listing_uuid(int type, const char *value, char out[37])
+static void listing_uuid_raw(int type, const char *value, uint8_t out[16])
 {
 	size_t n = strlen(value);
 	char small[600];
 	char *buf = n + 3 <= sizeof(small) ? small : malloc(n + 3);
 	if (!buf) {
-		sh_uuid5(sh_uuid_ns_sheriff, value, n, out);
+		sh_uuid5_raw(sh_uuid_ns_sheriff, value, n, out);
 		return;
 	}
 	buf[0] = (char)('0' + type);
 	buf[1] = ':';
 	memcpy(buf + 2, value, n + 1);
-	sh_uuid5(sh_uuid_ns_sheriff, buf, n + 2, out);
+	sh_uuid5_raw(sh_uuid_ns_sheriff, buf, n + 2, out);
 	if (buf != small)
 		free(buf);
+}
+
+/* The listing's uuid as text: from its version (v, may be NULL) when that knows it, else
+ * computed (and then remembered there). */
+static void listing_uuid(struct sh_export_version *v, const struct sh_listing *l, char out[37])
+{
+	uint8_t u[16];
+	if (!v) {
+		listing_uuid_raw(l->type, l->value, u);
+		sh_uuid_text(u, out);
+		return;
+	}
+	if (!(v->digests & SH_DIGEST_UUID)) {
+		listing_uuid_raw(l->type, l->value, v->uuid);
+		v->digests |= SH_DIGEST_UUID;
+	}
+	sh_uuid_text(v->uuid, out);
 }
 
 static int64_t next_midnight(int64_t t)
@@ -91,24 +108,48 @@ static void put_description(struct sh_wbuf *w, const struct sh_export_ctx *c,
 }
 
 /* ---- STIX 2.1 ---------------------------------------------------------------------------- */
+/* Listings per chunk formatted in parallel: a few MB of text each. */
+#define STIX_CHUNK 4096
+
+/* Versions of the listings: claimed in one pass (history look-ups and insertions are not
+ * thread-safe), then updated by the threads formatting them. ver[i] is listing i's. */
+static int claim_versions(const struct sh_export_ctx *c, int64_t now_ms, size_t **out)
+{
+	*out = NULL;
+	if (!c->history)
+		return 0;
+	size_t *ver = malloc((c->set->n ? c->set->n : 1) * sizeof(*ver));
+	if (!ver)
+		return SH_ENOMEM;
+	int rc = 0;
+	for (size_t i = 0; i < c->set->n && rc == 0; i++)
+		if (wants_all(c, &c->set->v[i]))
+			rc = sh_export_history_claim(c->history, &c->set->v[i], now_ms, &ver[i]);
+	if (rc != 0) {
+		free(ver);
+		return rc;
+	}
+	*out = ver;
+	return 0;
+}
+
 struct stix_run {
 	const struct sh_export_ctx *c;
-	struct sh_wbuf *w, body;
+	struct sh_wbuf *w;
 	char identity[48];
-	bool first;
 	int64_t now_ms;
+	size_t *ver; /* NULL: nothing remembered */
 };
 
-static void stix_obj_start(struct stix_run *r, const char *id_type, const char *uuid)
+static void stix_obj_start(struct sh_wbuf *w, bool first, const char *id_type, const char *uuid)
 {
-	sh_wb_str(r->w, r->first ? "\n{\"type\":\"" : ",\n{\"type\":\"");
-	r->first = false;
-	sh_wb_str(r->w, id_type);
-	sh_wb_str(r->w, "\",\"spec_version\":\"2.1\",\"id\":\"");
-	sh_wb_str(r->w, id_type);
-	sh_wb_str(r->w, "--");
-	sh_wb_str(r->w, uuid);
-	sh_wb_char(r->w, '"');
+	sh_wb_str(w, first ? "\n{\"type\":\"" : ",\n{\"type\":\"");
+	sh_wb_str(w, id_type);
+	sh_wb_str(w, "\",\"spec_version\":\"2.1\",\"id\":\"");
+	sh_wb_str(w, id_type);
+	sh_wb_str(w, "--");
+	sh_wb_str(w, uuid);
+	sh_wb_char(w, '"');
 }
 
 static int stix_withdrawn(const struct sh_export_version *v, void *arg)
@@ -118,8 +159,13 @@ static int stix_withdrawn(const struct sh_export_version *v, void *arg)
 	if (l.type == SH_IND_IP || l.type == SH_IND_CIDR)
 		l.prefix.ip.af = strchr(v->value, ':') ? SH_AF_V6 : SH_AF_V4;
 	char uuid[37];
-	listing_uuid(v->type, v->value, uuid);
-	stix_obj_start(r, "indicator", uuid);
+	uint8_t u[16];
+	if (v->digests & SH_DIGEST_UUID)
+		memcpy(u, v->uuid, 16);
+	else
+		listing_uuid_raw(v->type, v->value, u);
+	sh_uuid_text(u, uuid);
+	stix_obj_start(r->w, false, "indicator", uuid);
 	sh_wb_printf(r->w, ",\"created_by_ref\":\"%s\",\"created\":\"", r->identity);
 	sh_wb_time_ms(r->w, v->created_ms);
 	sh_wb_str(r->w, "\",\"modified\":\"");
@@ -132,40 +178,22 @@ static int stix_withdrawn(const struct sh_export_version *v, void *arg)
 	return 0;
 }
 
-static int stix_write(const struct sh_export_ctx *c, struct sh_export_target *t)
+/* Indicators of listings [k * STIX_CHUNK, ...), each after a ",\n". */
+static int stix_chunk(void *arg, size_t k, struct sh_export_chunk *out)
 {
-	struct stix_run r = {.c = c, .first = true, .now_ms = c->at * 1000};
-	int rc = sh_export_open(t, "sheriff.stix.json", &r.w);
-	if (rc != 0)
-		return rc;
-	rc = sh_wbuf_init(&r.body, -1);
-	if (rc != 0)
-		return rc;
-	const char *pub = c->policy->publisher;
+	const struct stix_run *r = arg;
+	const struct sh_export_ctx *c = r->c;
+	struct sh_wbuf *b = &out->scratch, *w = &out->text;
+	size_t end = c->set->n - k * STIX_CHUNK > STIX_CHUNK ? (k + 1) * STIX_CHUNK : c->set->n;
 	char uuid[37];
-	sh_uuid5(sh_uuid_ns_sheriff, pub, strlen(pub), uuid);
-	snprintf(r.identity, sizeof(r.identity), "identity--%s", uuid);
-	char bundle_name[128];
-	int bn = snprintf(bundle_name, sizeof(bundle_name), "bundle:%s:%lld", pub, (long long)c->at);
-	sh_uuid5(sh_uuid_ns_sheriff, bundle_name, (size_t)bn, uuid);
-	sh_wb_printf(r.w, "{\"type\":\"bundle\",\"id\":\"bundle--%s\",\"objects\":[", uuid);
-	sh_uuid5(sh_uuid_ns_sheriff, pub, strlen(pub), uuid);
-	stix_obj_start(&r, "identity", uuid);
-	/* a fixed early version: stable, and never later than the indicators, since readers
-	 * (sheriff's own ingest among them) take the newest object time as the bundle's */
-	sh_wb_str(r.w, ",\"created\":\"1970-01-01T00:00:00.000Z\",\"modified\":\"1970-01-01T00:00:00.000Z\","
-		       "\"name\":");
-	sh_wb_json_str(r.w, pub);
-	sh_wb_str(r.w, ",\"identity_class\":\"system\"}");
-	for (size_t i = 0; i < c->set->n && rc == 0; i++) {
+	for (size_t i = k * STIX_CHUNK; i < end; i++) {
 		const struct sh_listing *l = &c->set->v[i];
 		if (!wants_all(c, l))
 			continue;
 		/* everything but the id and the version times, hashed to see whether it changed */
-		struct sh_wbuf *b = &r.body;
 		b->len = 0;
 		sh_wb_str(b, ",\"created_by_ref\":\"");
-		sh_wb_str(b, r.identity);
+		sh_wb_str(b, r->identity);
 		sh_wb_char(b, '"');
 		size_t body_from = b->len;
 		sh_wb_str(b, ",\"description\":");
@@ -188,33 +216,65 @@ static int stix_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 		sh_wb_str(b, "],\"confidence\":");
 		sh_wb_u64(b, l->n_sources > 1 ? 85 : 70);
 		sh_wb_char(b, '}');
-		if (b->err) {
-			rc = b->err;
-			break;
-		}
-		int64_t created = r.now_ms, modified = r.now_ms;
-		if (c->history) {
-			const struct sh_export_version *v;
-			rc = sh_export_history_touch(c->history, l, b->buf + body_from,
-						     b->len - body_from, r.now_ms, &v);
-			if (rc != 0)
-				break;
+		if (b->err)
+			return b->err;
+		int64_t created = r->now_ms, modified = r->now_ms;
+		struct sh_export_version *v = NULL;
+		if (r->ver) {
+			v = sh_export_history_update(c->history, r->ver[i], b->buf + body_from,
+						     b->len - body_from, r->now_ms);
 			created = v->created_ms;
 			modified = v->modified_ms;
 		}
-		listing_uuid(l->type, l->value, uuid);
-		stix_obj_start(&r, "indicator", uuid);
-		sh_wb_str(r.w, ",\"created\":\"");
-		sh_wb_time_ms(r.w, created);
-		sh_wb_str(r.w, "\",\"modified\":\"");
-		sh_wb_time_ms(r.w, modified);
-		sh_wb_char(r.w, '"');
-		sh_wb_put(r.w, b->buf, b->len);
+		listing_uuid(v, l, uuid);
+		stix_obj_start(w, false, "indicator", uuid);
+		sh_wb_str(w, ",\"created\":\"");
+		sh_wb_time_ms(w, created);
+		sh_wb_str(w, "\",\"modified\":\"");
+		sh_wb_time_ms(w, modified);
+		sh_wb_char(w, '"');
+		sh_wb_put(w, b->buf, b->len);
 	}
+	return 0;
+}
+
+static int stix_write(const struct sh_export_ctx *c, struct sh_export_target *t)
+{
+	struct stix_run r = {.c = c, .now_ms = c->at * 1000};
+	int rc = claim_versions(c, r.now_ms, &r.ver);
+	if (rc == 0)
+		rc = sh_export_open(t, "sheriff.stix.json", &r.w);
+	if (rc != 0) {
+		free(r.ver);
+		return rc;
+	}
+	const char *pub = c->policy->publisher;
+	char uuid[37];
+	sh_uuid5(sh_uuid_ns_sheriff, pub, strlen(pub), uuid);
+	snprintf(r.identity, sizeof(r.identity), "identity--%s", uuid);
+	char bundle_name[128];
+	int bn = snprintf(bundle_name, sizeof(bundle_name), "bundle:%s:%lld", pub, (long long)c->at);
+	sh_uuid5(sh_uuid_ns_sheriff, bundle_name, (size_t)bn, uuid);
+	sh_wb_printf(r.w, "{\"type\":\"bundle\",\"id\":\"bundle--%s\",\"objects\":[", uuid);
+	sh_uuid5(sh_uuid_ns_sheriff, pub, strlen(pub), uuid);
+	stix_obj_start(r.w, true, "identity", uuid);
+	/* a fixed early version: stable, and never later than the indicators, since readers
+	 * (sheriff's own ingest among them) take the newest object time as the bundle's */
+	sh_wb_str(r.w, ",\"created\":\"1970-01-01T00:00:00.000Z\",\"modified\":\"1970-01-01T00:00:00.000Z\","
+		       "\"name\":");
+	sh_wb_json_str(r.w, pub);
+	sh_wb_str(r.w, ",\"identity_class\":\"system\"}");
+	struct sh_export_par *par;
+	rc = sh_export_par_start((c->set->n + STIX_CHUNK - 1) / STIX_CHUNK, stix_chunk, &r, &par);
+	if (rc == 0) {
+		for (struct sh_export_chunk *k; (k = sh_export_par_next(par)) != NULL;)
+			sh_wb_put(r.w, k->text.buf, k->text.len);
+		rc = sh_export_par_end(par);
+	}
+	free(r.ver);
 	if (rc == 0 && c->history)
 		rc = sh_export_history_withdrawn(c->history, r.now_ms, c->policy->withdrawn_keep * 1000,
 						 stix_withdrawn, &r);
-	sh_wbuf_fini(&r.body);
 	if (rc != 0)
 		return rc;
 	sh_wb_str(r.w, "\n]}\n");
@@ -352,14 +412,6 @@ static const char *misp_type(const struct sh_listing *l)
 	}
 }
 
-/* MISP's attribute times: ISO 8601 with microseconds and an offset. */
-static void misp_time(struct sh_wbuf *w, int64_t t)
-{
-	char b[SH_TIME_STRLEN];
-	sh_time_format(t, b);
-	sh_wb_put(w, b, 19);
-	sh_wb_str(w, ".000000+00:00");
-}
 
 struct misp_event {
 	char uuid[37];
@@ -417,18 +469,210 @@ static void put_orgc(struct sh_wbuf *w, const struct sh_export_ctx *c)
 	sh_wb_printf(w, ",\"uuid\":\"%s\"}", uuid);
 }
 
+static void put_event_times(struct sh_wbuf *w, const struct misp_event *e)
+{
+	sh_wb_printf(w, "\"timestamp\":\"%lld\",\"publish_timestamp\":\"%lld\"",
+		     (long long)e->timestamp, (long long)e->timestamp);
+}
+
+/* The event's members but its attributes; its times only when with_times (an event file has
+ * them after its attributes, which it streams: the times are the newest attribute's). */
 static void put_event_head(struct sh_wbuf *w, const struct sh_export_ctx *c,
-			   const struct misp_event *e)
+			   const struct misp_event *e, bool with_times)
 {
 	sh_wb_str(w, "\"info\":");
 	sh_wb_json_str(w, e->info);
-	sh_wb_printf(w, ",\"date\":\"%s\",\"analysis\":\"2\",\"threat_level_id\":\"2\","
-			"\"timestamp\":\"%lld\",\"publish_timestamp\":\"%lld\",",
-		     e->date, (long long)e->timestamp, (long long)e->timestamp);
+	sh_wb_printf(w, ",\"date\":\"%s\",\"analysis\":\"2\",\"threat_level_id\":\"2\",",
+		     e->date);
+	if (with_times) {
+		put_event_times(w, e);
+		sh_wb_char(w, ',');
+	}
 	put_orgc(w, c);
 	sh_wb_printf(w, ",\"Tag\":[{\"name\":\"sheriff:category=\\\"%s\\\"\"},"
 			"{\"name\":\"tlp:white\"}]",
 		     e->cat);
+}
+
+/* Attributes per chunk formatted in parallel; chunks do not cross events. */
+#define MISP_CHUNK 4096
+
+struct misp_chunk {
+	size_t event;    /* into misp_run.events */
+	size_t from, to; /* items[from..to) */
+	bool first;      /* the event's first chunk */
+};
+
+struct misp_run {
+	const struct sh_export_ctx *c;
+	const struct misp_item *items;
+	struct misp_event *events;
+	size_t n_events;
+	struct misp_chunk *chunks;
+	size_t n_chunks;
+	size_t *ver; /* each item's version; NULL: nothing remembered */
+	int64_t now_ms;
+};
+
+/* The attributes of one chunk, and their lines of hashes.csv (md5 of the value, event). */
+static int misp_chunk(void *arg, size_t k, struct sh_export_chunk *out)
+{
+	const struct misp_run *r = arg;
+	const struct misp_chunk *ch = &r->chunks[k];
+	const struct misp_event *e = &r->events[ch->event];
+	struct sh_wbuf *body = &out->scratch, *ev = &out->text;
+	char uuid[37];
+	for (size_t x = ch->from; x < ch->to; x++) {
+		const struct sh_listing *l = r->items[x].l;
+		body->len = 0;
+		sh_wb_str(body, ",\"type\":\"");
+		sh_wb_str(body, misp_type(l));
+		sh_wb_str(body, "\",\"category\":\"Network activity\",\"to_ids\":true,"
+				"\"distribution\":\"5\",\"value\":");
+		sh_wb_json_str(body, l->value);
+		sh_wb_str(body, ",\"comment\":");
+		put_description(body, r->c, l);
+		sh_wb_str(body, ",\"first_seen\":\"");
+		sh_wb_time_us(body, l->first_seen);
+		sh_wb_str(body, "\",\"last_seen\":\"");
+		sh_wb_time_us(body, (l->last_seen / DAY) * DAY);
+		sh_wb_str(body, "\"}");
+		if (body->err)
+			return body->err;
+		int64_t modified = r->now_ms;
+		struct sh_export_version *v = NULL;
+		if (r->ver) {
+			v = sh_export_history_update(r->c->history, r->ver[x], body->buf, body->len,
+						     r->now_ms);
+			modified = v->modified_ms;
+		}
+		if (modified / 1000 > out->stamp)
+			out->stamp = modified / 1000;
+		listing_uuid(v, l, uuid);
+		sh_wb_str(ev, x == ch->from && ch->first ? "{\"uuid\":\"" : ",{\"uuid\":\"");
+		sh_wb_str(ev, uuid);
+		sh_wb_str(ev, "\",\"timestamp\":\"");
+		sh_wb_i64(ev, modified / 1000);
+		sh_wb_char(ev, '"');
+		sh_wb_put(ev, body->buf, body->len);
+		uint8_t md[16];
+		if (v && (v->digests & SH_DIGEST_MD5)) {
+			memcpy(md, v->md5, 16);
+		} else {
+			sh_md5(l->value, strlen(l->value), md);
+			if (v) {
+				memcpy(v->md5, md, 16);
+				v->digests |= SH_DIGEST_MD5;
+			}
+		}
+		sh_wb_hex(&out->extra, md, 16);
+		sh_wb_char(&out->extra, ',');
+		sh_wb_put(&out->extra, e->uuid, 36);
+		sh_wb_char(&out->extra, '\n');
+	}
+	return 0;
+}
+
+/* The events (one per category and day, over the sorted items) and their chunks. */
+static int misp_plan(struct misp_run *r, size_t n)
+{
+	const struct sh_export_ctx *c = r->c;
+	size_t cap_events = 0, cap_chunks = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		const struct misp_item *it = &r->items[i];
+		while (j < n && r->items[j].l->cat == it->l->cat && r->items[j].day == it->day)
+			j++;
+		if (r->n_events == cap_events) {
+			cap_events = cap_events ? cap_events * 2 : 64;
+			struct misp_event *ne = realloc(r->events, cap_events * sizeof(*ne));
+			if (!ne)
+				return SH_ENOMEM;
+			r->events = ne;
+		}
+		struct misp_event *e = &r->events[r->n_events];
+		const char *catname = c->policy->cats[it->l->cat].name;
+		char d[SH_TIME_STRLEN], key[200];
+		sh_time_format(it->day * DAY, d);
+		memcpy(e->date, d, 10);
+		e->date[10] = '\0';
+		e->cat = catname;
+		e->n = j - i;
+		e->timestamp = 0;
+		int kn = snprintf(key, sizeof(key), "misp-event:%s:%s:%s", c->policy->publisher,
+				  catname, e->date);
+		sh_uuid5(sh_uuid_ns_sheriff, key, (size_t)kn, e->uuid);
+		snprintf(e->info, sizeof(e->info), "%s %s listings first seen %s", c->policy->publisher,
+			 catname, e->date);
+		for (size_t from = i; from < j; from += MISP_CHUNK) {
+			if (r->n_chunks == cap_chunks) {
+				cap_chunks = cap_chunks ? cap_chunks * 2 : 64;
+				struct misp_chunk *nc = realloc(r->chunks, cap_chunks * sizeof(*nc));
+				if (!nc)
+					return SH_ENOMEM;
+				r->chunks = nc;
+			}
+			r->chunks[r->n_chunks++] = (struct misp_chunk){
+				.event = r->n_events, .from = from,
+				.to = j - from > MISP_CHUNK ? from + MISP_CHUNK : j, .first = from == i};
+		}
+		r->n_events++;
+		i = j;
+	}
+	if (!c->history)
+		return 0;
+	/* versions claimed in the order the attributes are published, as the next export walks */
+	r->ver = malloc((n ? n : 1) * sizeof(*r->ver));
+	if (!r->ver)
+		return SH_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		int rc = sh_export_history_claim(c->history, r->items[i].l, r->now_ms, &r->ver[i]);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* The event files, streamed from the chunks as they are formatted; hashes.csv's lines are
+ * collected meanwhile (a target has one open file at a time). */
+static int misp_events(struct misp_run *r, struct sh_export_target *t, struct sh_wbuf *hashes)
+{
+	struct sh_export_par *par;
+	int rc = sh_export_par_start(r->n_chunks, misp_chunk, r, &par);
+	if (rc != 0)
+		return rc;
+	size_t k = 0;
+	for (size_t i = 0; i < r->n_events && rc == 0; i++) {
+		struct misp_event *e = &r->events[i];
+		char name[64];
+		snprintf(name, sizeof(name), "%s.json", e->uuid);
+		struct sh_wbuf *w;
+		rc = sh_export_open(t, name, &w);
+		if (rc != 0)
+			break;
+		sh_wb_printf(w, "{\"Event\":{\"uuid\":\"%s\",", e->uuid);
+		put_event_head(w, r->c, e, false);
+		sh_wb_str(w, ",\"published\":true,\"Attribute\":[");
+		for (; k < r->n_chunks && r->chunks[k].event == i; k++) {
+			struct sh_export_chunk *ch = sh_export_par_next(par);
+			if (!ch) {
+				rc = SH_ECANCELED;
+				break;
+			}
+			sh_wb_put(w, ch->text.buf, ch->text.len);
+			sh_wb_put(hashes, ch->extra.buf, ch->extra.len);
+			if (ch->stamp > e->timestamp)
+				e->timestamp = ch->stamp;
+		}
+		if (rc != 0)
+			break;
+		sh_wb_str(w, "],");
+		put_event_times(w, e);
+		sh_wb_str(w, "}}\n");
+		rc = sh_export_commit(t, w);
+	}
+	int prc = sh_export_par_end(par);
+	return prc ? prc : rc ? rc : hashes->err;
 }
 
 static int misp_write(const struct sh_export_ctx *c, struct sh_export_target *t)
@@ -437,10 +681,9 @@ static int misp_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 	for (size_t i = 0; i < c->set->n; i++)
 		n += wants_all(c, &c->set->v[i]);
 	struct misp_item *items = malloc((n ? n : 1) * sizeof(*items));
-	struct misp_event *events = NULL;
-	size_t n_events = 0, cap_events = 0;
-	struct sh_wbuf body;
-	int rc = items ? sh_wbuf_init(&body, -1) : SH_ENOMEM;
+	struct misp_run r = {.c = c, .items = items, .now_ms = c->at * 1000};
+	struct sh_wbuf hashes;
+	int rc = items ? sh_wbuf_init(&hashes, -1) : SH_ENOMEM;
 	if (rc != 0) {
 		free(items);
 		return rc;
@@ -455,162 +698,40 @@ static int misp_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 		k++;
 	}
 	rc = sort_items(items, n);
-	if (rc != 0) {
-		free(items);
-		sh_wbuf_fini(&body);
-		return rc;
-	}
-	struct sh_wbuf *hashes = NULL;
-	/* a target has one open file at a time: each event is built in memory, and hashes.csv
-	 * collected, while the event files are written */
-	int64_t now_ms = c->at * 1000;
-	char uuid[37];
-	struct sh_wbuf ev;
-	rc = sh_wbuf_init(&ev, -1);
-	if (rc != 0) {
-		free(items);
-		sh_wbuf_fini(&body);
-		return rc;
-	}
-	char *hash_lines = NULL;
-	size_t hash_len = 0, hash_cap = 0;
-	for (size_t i = 0; i < n && rc == 0;) {
-		size_t j = i;
-		while (j < n && items[j].l->cat == items[i].l->cat && items[j].day == items[i].day)
-			j++;
-		if (n_events == cap_events) {
-			cap_events = cap_events ? cap_events * 2 : 64;
-			struct misp_event *ne = realloc(events, cap_events * sizeof(*ne));
-			if (!ne) {
-				rc = SH_ENOMEM;
-				break;
-			}
-			events = ne;
-		}
-		struct misp_event *e = &events[n_events++];
-		const char *catname = c->policy->cats[items[i].l->cat].name;
-		char d[SH_TIME_STRLEN], key[200];
-		sh_time_format(items[i].day * DAY, d);
-		memcpy(e->date, d, 10);
-		e->date[10] = '\0';
-		e->cat = catname;
-		e->n = j - i;
-		int kn = snprintf(key, sizeof(key), "misp-event:%s:%s:%s", c->policy->publisher,
-				  catname, e->date);
-		sh_uuid5(sh_uuid_ns_sheriff, key, (size_t)kn, e->uuid);
-		snprintf(e->info, sizeof(e->info), "%s %s listings first seen %s", c->policy->publisher,
-			 catname, e->date);
-		e->timestamp = 0;
-		/* attributes into ev, each one's content hashed for its version */
-		ev.len = 0;
-		ev.bytes = 0;
-		for (size_t x = i; x < j && rc == 0; x++) {
-			const struct sh_listing *l = items[x].l;
-			body.len = 0;
-			sh_wb_str(&body, ",\"type\":\"");
-			sh_wb_str(&body, misp_type(l));
-			sh_wb_str(&body, "\",\"category\":\"Network activity\",\"to_ids\":true,"
-					 "\"distribution\":\"5\",\"value\":");
-			sh_wb_json_str(&body, l->value);
-			sh_wb_str(&body, ",\"comment\":");
-			put_description(&body, c, l);
-			sh_wb_str(&body, ",\"first_seen\":\"");
-			misp_time(&body, l->first_seen);
-			sh_wb_str(&body, "\",\"last_seen\":\"");
-			misp_time(&body, (l->last_seen / DAY) * DAY);
-			sh_wb_str(&body, "\"}");
-			int64_t modified = now_ms;
-			if (c->history) {
-				const struct sh_export_version *v;
-				rc = sh_export_history_touch(c->history, l, body.buf, body.len,
-							     now_ms, &v);
-				if (rc != 0)
-					break;
-				modified = v->modified_ms;
-			}
-			if (modified / 1000 > e->timestamp)
-				e->timestamp = modified / 1000;
-			listing_uuid(l->type, l->value, uuid);
-			sh_wb_str(&ev, x == i ? "{\"uuid\":\"" : ",{\"uuid\":\"");
-			sh_wb_str(&ev, uuid);
-			sh_wb_str(&ev, "\",\"timestamp\":\"");
-			sh_wb_i64(&ev, modified / 1000);
-			sh_wb_char(&ev, '"');
-			sh_wb_put(&ev, body.buf, body.len);
-			if (ev.err || body.err) {
-				rc = SH_ENOMEM;
-				break;
-			}
-			/* hashes.csv: md5 of the value, the event */
-			uint8_t md[16];
-			sh_md5(l->value, strlen(l->value), md);
-			if (hash_len + 80 > hash_cap) {
-				size_t cap = hash_cap ? hash_cap * 2 : 1 << 16;
-				char *nh = realloc(hash_lines, cap);
-				if (!nh) {
-					rc = SH_ENOMEM;
-					break;
-				}
-				hash_lines = nh;
-				hash_cap = cap;
-			}
-			static const char hx[] = "0123456789abcdef";
-			for (int b = 0; b < 16; b++) {
-				hash_lines[hash_len++] = hx[md[b] >> 4];
-				hash_lines[hash_len++] = hx[md[b] & 15];
-			}
-			hash_lines[hash_len++] = ',';
-			memcpy(hash_lines + hash_len, e->uuid, 36);
-			hash_len += 36;
-			hash_lines[hash_len++] = '\n';
-		}
-		if (rc != 0)
-			break;
-		char name[64];
-		snprintf(name, sizeof(name), "%s.json", e->uuid);
-		struct sh_wbuf *w;
-		rc = sh_export_open(t, name, &w);
-		if (rc != 0)
-			break;
-		sh_wb_printf(w, "{\"Event\":{\"uuid\":\"%s\",", e->uuid);
-		put_event_head(w, c, e);
-		sh_wb_str(w, ",\"published\":true,\"Attribute\":[");
-		sh_wb_put(w, ev.buf, ev.len);
-		sh_wb_str(w, "]}}\n");
+	if (rc == 0)
+		rc = misp_plan(&r, n);
+	if (rc == 0)
+		rc = misp_events(&r, t, &hashes);
+	struct sh_wbuf *w;
+	if (rc == 0)
+		rc = sh_export_open(t, "hashes.csv", &w);
+	if (rc == 0) {
+		sh_wb_put(w, hashes.buf, hashes.len);
 		rc = sh_export_commit(t, w);
-		i = j;
 	}
 	if (rc == 0)
-		rc = sh_export_open(t, "hashes.csv", &hashes);
-	if (rc == 0) {
-		sh_wb_put(hashes, hash_lines ? hash_lines : "", hash_len);
-		rc = sh_export_commit(t, hashes);
-	}
-	if (rc == 0) {
-		struct sh_wbuf *w;
 		rc = sh_export_open(t, "manifest.json", &w);
-		if (rc == 0) {
-			sh_wb_char(w, '{');
-			for (size_t i = 0; i < n_events; i++) {
-				sh_wb_printf(w, "%s\"%s\":{", i ? ",\n" : "\n", events[i].uuid);
-				put_event_head(w, c, &events[i]);
-				sh_wb_char(w, '}');
-			}
-			sh_wb_str(w, "\n}\n");
-			rc = sh_export_commit(t, w);
+	if (rc == 0) {
+		sh_wb_char(w, '{');
+		for (size_t i = 0; i < r.n_events; i++) {
+			sh_wb_printf(w, "%s\"%s\":{", i ? ",\n" : "\n", r.events[i].uuid);
+			put_event_head(w, c, &r.events[i], true);
+			sh_wb_char(w, '}');
 		}
+		sh_wb_str(w, "\n}\n");
+		rc = sh_export_commit(t, w);
 	}
 	if (rc == 0) {
 		/* the manifest is in place: event files it no longer names go */
-		struct misp_keep keep = {events, n_events};
-		qsort(events, n_events, sizeof(*events), cmp_event_uuid);
+		struct misp_keep keep = {r.events, r.n_events};
+		qsort(r.events, r.n_events, sizeof(*r.events), cmp_event_uuid);
 		rc = sh_export_prune(t, misp_stale, &keep);
 	}
-	free(hash_lines);
 	free(items);
-	free(events);
-	sh_wbuf_fini(&body);
-	sh_wbuf_fini(&ev);
+	free(r.events);
+	free(r.chunks);
+	free(r.ver);
+	sh_wbuf_fini(&hashes);
 	return rc;
 }
 

@@ -51,6 +51,39 @@ static void csv_field(struct sh_wbuf *w, const char *s)
 	sh_wb_char(w, '"');
 }
 
+static void csv_line(const struct sh_export_ctx *c, const struct sh_listing *l, struct sh_wbuf *w)
+{
+	char ev[512];
+	csv_field(w, l->value);
+	sh_wb_char(w, ',');
+	sh_wb_str(w, type_name(l));
+	sh_wb_char(w, ',');
+	sh_wb_str(w, c->policy->cats[l->cat].name);
+	sh_wb_char(w, ',');
+	if (l->type != SH_IND_URL)
+		sh_wb_ipv4(w, sh_export_code(c, l));
+	sh_wb_str(w, l->flags & SH_LF_ONLINE ? ",true," : ",false,");
+	sh_wb_time(w, l->first_seen);
+	sh_wb_char(w, ',');
+	sh_wb_time(w, l->last_seen);
+	sh_wb_char(w, ',');
+	sh_wb_time(w, l->expires);
+	sh_wb_char(w, ',');
+	csv_field(w, l->sources);
+	sh_wb_char(w, ',');
+	csv_field(w, l->threat);
+	sh_wb_char(w, ',');
+	csv_field(w, l->malware);
+	sh_wb_char(w, ',');
+	csv_field(w, l->tags);
+	sh_wb_char(w, ',');
+	csv_field(w, l->ref);
+	sh_wb_char(w, ',');
+	sh_export_evidence(c, l, NULL, 511, ev);
+	csv_field(w, ev);
+	sh_wb_str(w, "\r\n");
+}
+
 static int csv_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 {
 	struct sh_wbuf *w;
@@ -59,41 +92,8 @@ static int csv_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 		return rc;
 	sh_wb_str(w, "indicator,type,category,code,online,first_seen,last_seen,expires,sources,"
 		     "threat,malware,tags,reference,evidence\r\n");
-	char ev[512];
-	for (size_t i = 0; i < c->set->n; i++) {
-		const struct sh_listing *l = &c->set->v[i];
-		if (!wants_all(c, l))
-			continue;
-		csv_field(w, l->value);
-		sh_wb_char(w, ',');
-		sh_wb_str(w, type_name(l));
-		sh_wb_char(w, ',');
-		sh_wb_str(w, c->policy->cats[l->cat].name);
-		sh_wb_char(w, ',');
-		if (l->type != SH_IND_URL)
-			sh_wb_ipv4(w, sh_export_code(c, l));
-		sh_wb_str(w, l->flags & SH_LF_ONLINE ? ",true," : ",false,");
-		sh_wb_time(w, l->first_seen);
-		sh_wb_char(w, ',');
-		sh_wb_time(w, l->last_seen);
-		sh_wb_char(w, ',');
-		sh_wb_time(w, l->expires);
-		sh_wb_char(w, ',');
-		csv_field(w, l->sources);
-		sh_wb_char(w, ',');
-		csv_field(w, l->threat);
-		sh_wb_char(w, ',');
-		csv_field(w, l->malware);
-		sh_wb_char(w, ',');
-		csv_field(w, l->tags);
-		sh_wb_char(w, ',');
-		csv_field(w, l->ref);
-		sh_wb_char(w, ',');
-		sh_export_evidence(c, l, NULL, 511, ev);
-		csv_field(w, ev);
-		sh_wb_str(w, "\r\n");
-	}
-	return sh_export_commit(t, w);
+	rc = sh_export_each(c, w, wants_all, csv_line, NULL);
+	return rc != 0 ? rc : sh_export_commit(t, w);
 }
 
 const struct sh_export_format sh_export_csv = {
@@ -113,7 +113,8 @@ static void json_opt(struct sh_wbuf *w, const char *key, const char *v)
 	sh_wb_json_str(w, v);
 }
 
-static void json_sources_put(struct sh_wbuf *w, const char *sources)
+/* The sources as a JSON array. */
+static void json_sources(struct sh_wbuf *w, const char *sources)
 {
 	sh_wb_char(w, '[');
 	const char *p = sources;
@@ -135,32 +136,39 @@ static void json_sources_put(struct sh_wbuf *w, const char *sources)
 	sh_wb_char(w, ']');
 }
 
-/* The sources as a JSON array. Source lists are interned (one pointer per distinct list), so
- * the last few renderings are kept by pointer. */
-struct sources_memo {
-	const char *key[4];
-	struct sh_wbuf text[4];
-	unsigned next;
-};
-
-static void json_sources(struct sh_wbuf *w, struct sources_memo *m, const char *sources)
+static void json_line(const struct sh_export_ctx *c, const struct sh_listing *l, struct sh_wbuf *w)
 {
-	for (size_t i = 0; i < 4; i++) {
-		if (m->key[i] == sources && m->text[i].buf) {
-			sh_wb_put(w, m->text[i].buf, m->text[i].len);
-			return;
-		}
+	char ev[512];
+	sh_wb_str(w, "{\"indicator\":");
+	sh_wb_json_str(w, l->value);
+	sh_wb_str(w, ",\"type\":\"");
+	sh_wb_str(w, type_name(l));
+	sh_wb_str(w, "\",\"category\":\"");
+	sh_wb_str(w, c->policy->cats[l->cat].name);
+	sh_wb_char(w, '"');
+	if (l->type != SH_IND_URL) {
+		sh_wb_str(w, ",\"code\":\"");
+		sh_wb_ipv4(w, sh_export_code(c, l));
+		sh_wb_char(w, '"');
 	}
-	size_t k = m->next++ % 4;
-	struct sh_wbuf *t = &m->text[k];
-	if (!t->buf && sh_wbuf_init(t, -1) != 0) {
-		json_sources_put(w, sources);
-		return;
-	}
-	t->len = 0;
-	json_sources_put(t, sources);
-	m->key[k] = t->err ? NULL : sources;
-	sh_wb_put(w, t->buf, t->len);
+	sh_wb_str(w, l->flags & SH_LF_ONLINE ? ",\"online\":true" : ",\"online\":false");
+	if (l->flags & SH_LF_FROM_URL)
+		sh_wb_str(w, ",\"from_urls\":true");
+	sh_wb_str(w, ",\"first_seen\":\"");
+	sh_wb_time(w, l->first_seen);
+	sh_wb_str(w, "\",\"last_seen\":\"");
+	sh_wb_time(w, l->last_seen);
+	sh_wb_str(w, "\",\"expires\":\"");
+	sh_wb_time(w, l->expires);
+	sh_wb_str(w, "\",\"sources\":");
+	json_sources(w, l->sources);
+	json_opt(w, ",\"threat\":", l->threat);
+	json_opt(w, ",\"malware\":", l->malware);
+	json_opt(w, ",\"tags\":", l->tags);
+	json_opt(w, ",\"reference\":", l->ref);
+	sh_listing_evidence(c->set, l, ev, sizeof(ev));
+	json_opt(w, ",\"reason\":", ev);
+	sh_wb_str(w, "}\n");
 }
 
 static int json_write(const struct sh_export_ctx *c, struct sh_export_target *t)
@@ -169,47 +177,8 @@ static int json_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 	int rc = sh_export_open(t, "listings.json", &w);
 	if (rc != 0)
 		return rc;
-	struct sources_memo memo = {0};
-	char ev[512];
-	for (size_t i = 0; i < c->set->n; i++) {
-		const struct sh_listing *l = &c->set->v[i];
-		if (!wants_all(c, l))
-			continue;
-		sh_wb_str(w, "{\"indicator\":");
-		sh_wb_json_str(w, l->value);
-		sh_wb_str(w, ",\"type\":\"");
-		sh_wb_str(w, type_name(l));
-		sh_wb_str(w, "\",\"category\":\"");
-		sh_wb_str(w, c->policy->cats[l->cat].name);
-		sh_wb_char(w, '"');
-		if (l->type != SH_IND_URL) {
-			sh_wb_str(w, ",\"code\":\"");
-			sh_wb_ipv4(w, sh_export_code(c, l));
-			sh_wb_char(w, '"');
-		}
-		sh_wb_str(w, l->flags & SH_LF_ONLINE ? ",\"online\":true" : ",\"online\":false");
-		if (l->flags & SH_LF_FROM_URL)
-			sh_wb_str(w, ",\"from_urls\":true");
-		sh_wb_str(w, ",\"first_seen\":\"");
-		sh_wb_time(w, l->first_seen);
-		sh_wb_str(w, "\",\"last_seen\":\"");
-		sh_wb_time(w, l->last_seen);
-		sh_wb_str(w, "\",\"expires\":\"");
-		sh_wb_time(w, l->expires);
-		sh_wb_str(w, "\",\"sources\":");
-		json_sources(w, &memo, l->sources);
-		json_opt(w, ",\"threat\":", l->threat);
-		json_opt(w, ",\"malware\":", l->malware);
-		json_opt(w, ",\"tags\":", l->tags);
-		json_opt(w, ",\"reference\":", l->ref);
-		sh_listing_evidence(c->set, l, ev, sizeof(ev));
-		json_opt(w, ",\"reason\":", ev);
-		sh_wb_str(w, "}\n");
-	}
-	for (size_t i = 0; i < 4; i++)
-		if (memo.text[i].buf)
-			sh_wbuf_fini(&memo.text[i]);
-	return sh_export_commit(t, w);
+	rc = sh_export_each(c, w, wants_all, json_line, NULL);
+	return rc != 0 ? rc : sh_export_commit(t, w);
 }
 
 const struct sh_export_format sh_export_json = {

@@ -7,7 +7,10 @@
  * that follows then has little left to do). Direct writes must be whole aligned blocks, so
  * the last block is written padded and the file cut back to its length. A direct write returns
  * when the disk has the data, so a thread of the writer's own writes one buffer while the
- * export fills the other. */
+ * export fills the other.
+ *
+ * Formatting itself runs in two threads where the output allows (sh_export_par, at the end):
+ * chunks of the output are formatted ahead of the writer, which copies them in order. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -486,6 +489,14 @@ void sh_wb_time_ms(struct sh_wbuf *w, int64_t ms)
 	sh_wb_put(w, f, 5);
 }
 
+void sh_wb_time_us(struct sh_wbuf *w, int64_t t)
+{
+	size_t n;
+	const char *text = memo_time(w, t, &n);
+	sh_wb_put(w, text, n - 1); /* without the Z */
+	sh_wb_put(w, ".000000+00:00", 13);
+}
+
 void sh_wb_hex(struct sh_wbuf *w, const uint8_t *b, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -504,4 +515,154 @@ void sh_wb_ipv4(struct sh_wbuf *w, uint32_t a)
 	sh_wb_u64(w, (a >> 8) & 0xff);
 	sh_wb_char(w, '.');
 	sh_wb_u64(w, a & 0xff);
+}
+
+/* ---- formatting in parallel ------------------------------------------------------------- */
+/* Design: PAR_THREADS workers take chunk numbers in increasing order and format chunk k into
+ * slot k % PAR_SLOTS, once the caller is done with chunk k - PAR_SLOTS; the caller takes the
+ * chunks in order and copies them to the output. The output is the same as from one thread,
+ * at most PAR_SLOTS chunks are in memory, and a worker that runs ahead waits. Without threads
+ * (pthread_create failed) the caller formats each chunk itself when it asks for it. */
+#define PAR_THREADS 2
+#define PAR_SLOTS 8
+
+struct par_slot {
+	struct sh_export_chunk c;
+	bool ready;
+};
+
+struct sh_export_par {
+	int (*fn)(void *arg, size_t k, struct sh_export_chunk *out);
+	void *arg;
+	size_t n;
+	size_t next;  /* the next chunk a worker formats */
+	size_t taken; /* chunks the caller is done with */
+	bool holding; /* the caller holds chunk `taken` */
+	bool stop;    /* a chunk failed, or the caller ended the run */
+	int rc;       /* the first failure */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t tid[PAR_THREADS];
+	size_t n_threads;
+	struct par_slot slot[PAR_SLOTS];
+};
+
+static int par_format(struct sh_export_par *p, size_t k, struct par_slot *s)
+{
+	struct sh_export_chunk *c = &s->c;
+	c->text.len = c->text.bytes = c->extra.len = c->extra.bytes = 0;
+	c->stamp = 0;
+	int rc = p->fn(p->arg, k, c);
+	if (rc == 0)
+		rc = c->text.err ? c->text.err : c->extra.err ? c->extra.err : c->scratch.err;
+	return rc;
+}
+
+static void *par_main(void *arg)
+{
+	struct sh_export_par *p = arg;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->stop && p->next < p->n && p->next >= p->taken + PAR_SLOTS)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->stop || p->next >= p->n)
+			break;
+		size_t k = p->next++;
+		struct par_slot *s = &p->slot[k % PAR_SLOTS];
+		pthread_mutex_unlock(&p->mu);
+		int rc = par_format(p, k, s);
+		pthread_mutex_lock(&p->mu);
+		if (rc != 0) {
+			p->rc = p->rc ? p->rc : rc;
+			p->stop = true;
+		}
+		s->ready = true;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Stops the workers and frees p; returns the first failure. */
+static int par_free(struct sh_export_par *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (size_t i = 0; i < p->n_threads; i++)
+		pthread_join(p->tid[i], NULL);
+	int rc = p->rc;
+	for (size_t i = 0; i < PAR_SLOTS; i++) {
+		sh_wbuf_fini(&p->slot[i].c.text);
+		sh_wbuf_fini(&p->slot[i].c.extra);
+		sh_wbuf_fini(&p->slot[i].c.scratch);
+	}
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+	return rc;
+}
+
+int sh_export_par_start(size_t n, int (*fn)(void *arg, size_t k, struct sh_export_chunk *out),
+			void *arg, struct sh_export_par **out)
+{
+	struct sh_export_par *p = calloc(1, sizeof(*p));
+	if (!p)
+		return SH_ENOMEM;
+	p->fn = fn;
+	p->arg = arg;
+	p->n = n;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	for (size_t i = 0; i < PAR_SLOTS; i++) {
+		struct sh_export_chunk *c = &p->slot[i].c;
+		if (sh_wbuf_init(&c->text, -1) != 0 || sh_wbuf_init(&c->extra, -1) != 0 ||
+		    sh_wbuf_init(&c->scratch, -1) != 0) {
+			p->rc = SH_ENOMEM;
+			return par_free(p);
+		}
+	}
+	for (size_t i = 0; i < PAR_THREADS && i < n; i++) {
+		if (pthread_create(&p->tid[i], NULL, par_main, p) != 0)
+			break;
+		p->n_threads++;
+	}
+	*out = p;
+	return 0;
+}
+
+struct sh_export_chunk *sh_export_par_next(struct sh_export_par *p)
+{
+	pthread_mutex_lock(&p->mu);
+	if (p->holding) {
+		p->slot[p->taken % PAR_SLOTS].ready = false;
+		p->taken++;
+		p->holding = false;
+		pthread_cond_broadcast(&p->cv);
+	}
+	if (p->stop || p->taken >= p->n) {
+		pthread_mutex_unlock(&p->mu);
+		return NULL;
+	}
+	struct par_slot *s = &p->slot[p->taken % PAR_SLOTS];
+	if (p->n_threads == 0) {
+		p->rc = par_format(p, p->taken, s);
+		p->stop = p->rc != 0;
+		s->ready = true;
+	}
+	while (!s->ready && !p->stop)
+		pthread_cond_wait(&p->cv, &p->mu);
+	if (p->stop) {
+		pthread_mutex_unlock(&p->mu);
+		return NULL;
+	}
+	p->holding = true;
+	pthread_mutex_unlock(&p->mu);
+	return &s->c;
+}
+
+int sh_export_par_end(struct sh_export_par *p)
+{
+	return par_free(p);
 }

@@ -193,6 +193,8 @@ SH_MUST_CHECK int sh_store_foreach_evidence(struct sh_store *s,
 					    void *arg);
 
 /* ---- bulk read for publishing (src/store/listing.c) --------------------------------------- */
+#include <stdatomic.h>
+
 /* What one source says about an indicator. */
 struct sh_listing_src {
 	const char *source;
@@ -211,13 +213,22 @@ struct sh_listing_ind {
 	const struct sh_listing_src *sources; /* by source id */
 };
 
-/* Calls cb for every indicator, in id order, with its sightings that are online or were last
- * seen at or after since (SH_TIME_NONE: all); indicators left without sightings are skipped.
- * One read transaction; everything cb sees is valid during the call only; a non-zero cb
- * result stops the walk and is returned. */
+/* Calls cb for every indicator in the id ranges [bounds[r], bounds[r + 1]), r < n_ranges, in id
+ * order, with its sightings that are online or were last seen at or after since
+ * (SH_TIME_NONE: all); indicators left without sightings are skipped. The ranges are walked in
+ * order, or, with next, each r taken as atomic_fetch_add(next, 1): threads with a handle each
+ * share one walk that way. One read transaction; everything cb sees is valid during the call
+ * only; a non-zero cb result stops the walk and is returned. */
 SH_MUST_CHECK int sh_store_foreach_listing(struct sh_store *s, int64_t since,
+					   const int64_t *bounds, size_t n_ranges,
+					   atomic_size_t *next,
 					   int (*cb)(const struct sh_listing_ind *ind, void *arg),
 					   void *arg);
+/* The indicator ids in use: lo <= id < hi for all (lo == hi when there are none). */
+SH_MUST_CHECK int sh_store_listing_ids(struct sh_store *s, int64_t *lo, int64_t *hi);
+/* A second, read-only handle on s's database, for walking part of it in another thread
+ * (close it with sh_store_close). SH_EUNSUP for a database without a file (in memory). */
+SH_MUST_CHECK int sh_store_open_reader(struct sh_store *s, struct sh_store **out);
 
 /* ---- resolutions of tracked names (src/store/resolution.c) ------------------------------ */
 /* What a name resolved to (A, AAAA: an address) or the name servers of a registrable domain

@@ -1,6 +1,6 @@
 /* Unit tests for the exports: digests and name-based UUIDs against published vectors, JSON
- * string escaping, prefix aggregation without overlaps, the version history and its state
- * file, and the listing set and guard on a real feed slice. */
+ * string escaping, prefix aggregation without overlaps, formatting in parallel chunks, the
+ * version history and its state file, and the listing set and guard on a real feed slice. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -266,7 +266,7 @@ static void test_history(void **state)
 	sh_export_history_free(h);
 
 	/* a version 1 file (FNV-1a content hashes) still counts: the same content keeps its
-	 * version, other content bumps it, and the file is saved as version 2 */
+	 * version, other content bumps it, and the file is saved as version 3 */
 	f = fopen(path, "w");
 	/* FNV-1a 64 of "11" is 0x07f89307b4ba0a57 */
 	fputs("sheriff-export-state\t1\tstix\t2\t5\n"
@@ -285,7 +285,7 @@ static void test_history(void **state)
 	char head[64];
 	assert_non_null(fgets(head, sizeof(head), f));
 	fclose(f);
-	assert_string_equal(head, "sheriff-export-state\t2\tstix\t2\t9\n");
+	assert_string_equal(head, "sheriff-export-state\t3\tstix\t2\t9\n");
 	assert_int_equal(sh_export_history_new(&h), 0);
 	assert_int_equal(sh_export_state_load(path, "stix", &prev, h, why, sizeof(why)), 0);
 	assert_int_equal(sh_export_history_touch(h, &a, "11", 2, 12000, &v), 0);
@@ -293,6 +293,136 @@ static void test_history(void **state)
 	sh_export_history_free(h);
 	unlink(path);
 	rmdir(dir);
+}
+
+/* ---- formatting in parallel --------------------------------------------------------------- */
+static int par_fmt(void *arg, size_t k, struct sh_export_chunk *out)
+{
+	size_t fail_at = *(const size_t *)arg;
+	if (k == fail_at)
+		return SH_EIO;
+	/* chunks of different lengths, so that fast and slow ones overtake each other */
+	for (size_t i = 0; i <= k % 7; i++)
+		sh_wb_printf(&out->text, "%zu.%zu\n", k, i);
+	sh_wb_printf(&out->extra, "%zu\n", k);
+	out->stamp = (int64_t)k;
+	return 0;
+}
+
+static void test_parallel_chunks(void **state)
+{
+	(void)state;
+	/* every chunk, in order, with its own text, extra text and stamp */
+	size_t fail_at = SIZE_MAX;
+	struct sh_export_par *par;
+	assert_int_equal(sh_export_par_start(1000, par_fmt, &fail_at, &par), 0);
+	size_t k = 0;
+	for (struct sh_export_chunk *c; (c = sh_export_par_next(par)) != NULL; k++) {
+		char want[64];
+		snprintf(want, sizeof(want), "%zu.0\n", k);
+		assert_true(c->text.len >= strlen(want));
+		assert_memory_equal(c->text.buf, want, strlen(want));
+		snprintf(want, sizeof(want), "%zu\n", k);
+		assert_int_equal(c->extra.len, strlen(want));
+		assert_memory_equal(c->extra.buf, want, strlen(want));
+		assert_int_equal(c->stamp, (int64_t)k);
+	}
+	assert_int_equal(k, 1000);
+	assert_int_equal(sh_export_par_end(par), 0);
+	/* a failing chunk ends the run with its error, before any later chunk is taken */
+	fail_at = 500;
+	assert_int_equal(sh_export_par_start(1000, par_fmt, &fail_at, &par), 0);
+	for (k = 0; sh_export_par_next(par) != NULL; k++)
+		;
+	assert_true(k <= 500);
+	assert_int_equal(sh_export_par_end(par), SH_EIO);
+	/* the caller may stop early; no chunks at all is fine too */
+	fail_at = SIZE_MAX;
+	assert_int_equal(sh_export_par_start(1000, par_fmt, &fail_at, &par), 0);
+	assert_non_null(sh_export_par_next(par));
+	assert_int_equal(sh_export_par_end(par), 0);
+	assert_int_equal(sh_export_par_start(0, par_fmt, &fail_at, &par), 0);
+	assert_null(sh_export_par_next(par));
+	assert_int_equal(sh_export_par_end(par), 0);
+}
+
+/* A large history round-trips through its (binary) state file in order, and a damaged record
+ * is reported with its number. */
+static void test_history_large(void **state)
+{
+	(void)state;
+	enum { N = 40000 };
+	static char values[N][24];
+	struct sh_listing *ls = calloc(N, sizeof(*ls));
+	assert_non_null(ls);
+	struct sh_export_history *h;
+	assert_int_equal(sh_export_history_new(&h), 0);
+	size_t idx;
+	for (size_t i = 0; i < N; i++) {
+		snprintf(values[i], sizeof(values[i]), "%zu.%zu.%zu.%zu", 1 + i / 65536, i / 256 % 256,
+			 i % 256, i % 7);
+		ls[i] = mk(values[i], 0);
+		ls[i].first_seen = (int64_t)i;
+		assert_int_equal(sh_export_history_claim(h, &ls[i], 1000 + (int64_t)i, &idx), 0);
+		assert_int_equal(idx, i);
+		char body[32];
+		int n = snprintf(body, sizeof(body), "body %zu", i);
+		const struct sh_export_version *v = sh_export_history_update(h, idx, body, (size_t)n, 0);
+		assert_int_equal(v->created_ms, 1000 + (int64_t)i);
+	}
+	char dir[] = "/tmp/sh-hist-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/x.state", dir);
+	assert_int_equal(sh_export_state_save(path, "misp", N, 5, h), 0);
+	sh_export_history_free(h);
+
+	long long prev;
+	char why[512];
+	assert_int_equal(sh_export_history_new(&h), 0);
+	assert_int_equal(sh_export_state_load(path, "misp", &prev, h, why, sizeof(why)), 0);
+	assert_int_equal(prev, N);
+	/* walked in the saved order, every version is found where it was, unchanged */
+	for (size_t i = 0; i < N; i++) {
+		assert_int_equal(sh_export_history_claim(h, &ls[i], 99999, &idx), 0);
+		assert_int_equal(idx, i);
+		char body[32];
+		int n = snprintf(body, sizeof(body), "body %zu", i);
+		const struct sh_export_version *v =
+			sh_export_history_update(h, idx, body, (size_t)n, 99999);
+		assert_int_equal(v->created_ms, 1000 + (int64_t)i);
+		assert_int_equal(v->modified_ms, 1000 + (int64_t)i);
+		assert_string_equal(v->value, values[i]);
+	}
+	/* out of order (the index), and an unknown listing */
+	assert_int_equal(sh_export_history_claim(h, &ls[N / 3], 99999, &idx), 0);
+	assert_int_equal(idx, N / 3);
+	struct sh_listing other = mk("203.0.113.9", 0);
+	assert_int_equal(sh_export_history_claim(h, &other, 99999, &idx), 0);
+	assert_int_equal(idx, N);
+	sh_export_history_free(h);
+
+	/* damage record 3N/4 + 1: its type byte, after the header line and 80-byte records with
+	 * their values */
+	FILE *f = fopen(path, "r+");
+	assert_non_null(f);
+	char line[256];
+	assert_non_null(fgets(line, sizeof(line), f));
+	long off = (long)strlen(line);
+	for (size_t i = 0; i < 3 * N / 4; i++)
+		off += 80 + (long)strlen(values[i]) + 1;
+	assert_int_equal(fseek(f, off, SEEK_SET), 0);
+	fputc(9, f);
+	fclose(f);
+	assert_int_equal(sh_export_history_new(&h), 0);
+	assert_int_equal(sh_export_state_load(path, "misp", &prev, h, why, sizeof(why)), SH_EFORMAT);
+	char want[64];
+	snprintf(want, sizeof(want), "damaged at entry %d ", 3 * N / 4 + 1);
+	assert_non_null(strstr(why, want));
+	sh_export_history_free(h);
+	unlink(path);
+	rmdir(dir);
+	free(ls);
 }
 
 /* ---- the listing set and the guard on a real feed slice ------------------------------- */
@@ -432,6 +562,8 @@ int main(void)
 		cmocka_unit_test(test_direct_writes),
 		cmocka_unit_test(test_aggregate),
 		cmocka_unit_test(test_history),
+		cmocka_unit_test(test_parallel_chunks),
+		cmocka_unit_test(test_history_large),
 		cmocka_unit_test_setup_teardown(test_listing_set, real_setup, real_teardown),
 		cmocka_unit_test_setup_teardown(test_guard_and_atomic_write, real_setup, real_teardown),
 	};
