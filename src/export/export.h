@@ -102,18 +102,19 @@ SH_MUST_CHECK int sh_export_par_end(struct sh_export_par *p);
 /* ---- history kept between exports (STIX, MISP) ------------------------------------------ */
 struct sh_export_version {
 	uint64_t key;         /* sh_listing_key_hash */
-	uint8_t type;         /* enum sh_ind_type */
-	bool seen;            /* in the current export */
 	const char *value;
 	int64_t created_ms, modified_ms;
 	uint64_t content;     /* hash of the published content (sh_export_content_hash) */
-	bool legacy;          /* content is a version 1 state file's FNV-1a hash */
 	int64_t first_seen;
 	int64_t revoked_ms;   /* 0 while listed */
+	uint8_t type;         /* enum sh_ind_type */
+	bool seen;            /* in the current export */
+	bool legacy;          /* content is a version 1 state file's FNV-1a hash */
 	bool fresh;           /* claimed new in this export: no earlier content to compare */
 	/* digests of the key, computed once and remembered (a million SHA-1s and MD5s are a good
 	 * part of a STIX or MISP export): which of them are known (SH_DIGEST_*), the listing's
-	 * uuid (as the formats name it) and the MD5 of its value (MISP's hashes.csv) */
+	 * uuid (as the formats name it) and the MD5 of its value (MISP's hashes.csv); the flags
+	 * and bytes last, so that a version takes 96 bytes, not 112 */
 	uint8_t digests;
 	uint8_t uuid[16], md5[16];
 };

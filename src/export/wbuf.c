@@ -499,10 +499,16 @@ void sh_wb_time_us(struct sh_wbuf *w, int64_t t)
 
 void sh_wb_hex(struct sh_wbuf *w, const uint8_t *b, size_t n)
 {
+	/* 32 digits a put: MISP's hashes.csv has a million MD5s */
 	static const char hex[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		char h[2] = {hex[b[i] >> 4], hex[b[i] & 15]};
-		sh_wb_put(w, h, 2);
+	char h[32];
+	for (size_t i = 0; i < n;) {
+		size_t k = 0;
+		for (; i < n && k < sizeof(h); i++, k += 2) {
+			h[k] = hex[b[i] >> 4];
+			h[k + 1] = hex[b[i] & 15];
+		}
+		sh_wb_put(w, h, k);
 	}
 }
 
