@@ -343,8 +343,7 @@ static int add_domain(struct builder *b, const char *name, uint16_t flags)
 	l.value = sh_arena_strndup(&pt->arena, name, strlen(name));
 	if (!l.value)
 		return SH_ENOMEM;
-	char reg[SH_DOMAIN_MAX];
-	if (sh_domain_registrable(name, reg) == SH_ENOENT)
+	if (sh_domain_is_public_suffix(name))
 		l.problem = problemf(pt, "%s is a public suffix", name);
 	else if (m == SH_AL_COVERS)
 		l.problem = problemf(pt, "%s would list allowlisted names under it (%s)", name, why);

@@ -166,6 +166,12 @@ static void psl_load(void)
 	psl_ctx = ctx ? ctx : psl_builtin();
 }
 
+bool sh_domain_is_public_suffix(const char *norm)
+{
+	pthread_once(&psl_once, psl_load);
+	return psl_ctx && psl_is_public_suffix(psl_ctx, norm);
+}
+
 int sh_domain_registrable(const char *norm, char out[SH_DOMAIN_MAX])
 {
 	size_t n = strnlen(norm, SH_DOMAIN_MAX);

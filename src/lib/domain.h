@@ -1,6 +1,7 @@
 /* Domain names: normalisation (case, trailing dot, IDNA, LDH check) and registrable domain. */
 #ifndef SH_DOMAIN_H
 #define SH_DOMAIN_H
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/err.h"
@@ -26,5 +27,8 @@ SH_MUST_CHECK int sh_domain_to_ascii(const char *in, size_t n, char out[SH_DOMAI
 /* Registrable domain (eTLD+1) of a normalised name via libpsl, e.g. "a.b.example.co.uk" ->
  * "example.co.uk". SH_ENOENT when the name is itself a public suffix. */
 SH_MUST_CHECK int sh_domain_registrable(const char *norm, char out[SH_DOMAIN_MAX]);
+/* Whether a normalised name is itself a public suffix (libpsl, the "*" rule included): what
+ * sh_domain_registrable answers SH_ENOENT for, in one lookup instead of one per label. */
+bool sh_domain_is_public_suffix(const char *norm);
 
 #endif

@@ -187,6 +187,8 @@ static void check_reg(const char *name, const char *want)
 {
 	char out[SH_DOMAIN_MAX];
 	int rc = sh_domain_registrable(name, out);
+	/* the one-lookup test agrees with it */
+	assert_int_equal(sh_domain_is_public_suffix(name), want == NULL);
 	if (!want) {
 		if (rc != SH_ENOENT) {
 			print_error("%s: %s, want SH_ENOENT\n", name, rc ? sh_strerror(rc) : out);
@@ -228,6 +230,9 @@ static void test_registrable(void **state)
 	check_reg("com", NULL);
 	check_reg("uk", NULL);
 	check_reg("xn--55qx5d.cn", NULL);
+	/* a TLD the list does not know: the "*" rule */
+	check_reg("nosuchtld", NULL);
+	check_reg("a.example.nosuchtld", "example.nosuchtld");
 	char out[SH_DOMAIN_MAX];
 	assert_int_equal(sh_domain_registrable("", out), SH_EINVAL);
 }
