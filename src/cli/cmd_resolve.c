@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "dns/client.h"
+#include "lib/arena.h"
 #include "lib/domain.h"
 
 static void help(FILE *f)
@@ -74,14 +75,8 @@ static int values_add(struct values *v, const char *s)
 	for (size_t i = 0; i < v->n; i++)
 		if (strcmp(v->v[i], s) == 0)
 			return 0;
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 4;
-		char **p = realloc(v->v, cap * sizeof(*p));
-		if (!p)
-			return SH_ENOMEM;
-		v->v = p;
-		v->cap = cap;
-	}
+	if (sh_array_grow((void **)&v->v, &v->cap, v->n + 1, sizeof(*v->v)) != 0)
+		return SH_ENOMEM;
 	if (!(v->v[v->n] = strdup(s)))
 		return SH_ENOMEM;
 	v->n++;
@@ -113,14 +108,9 @@ static int name_cb(const char *name, void *arg)
 		r->skipped_bad++;
 		return 0;
 	}
-	if (r->n_names == r->cap_names) {
-		size_t cap = r->cap_names ? r->cap_names * 2 : 64;
-		struct name *p = realloc(r->names, cap * sizeof(*p));
-		if (!p)
-			return SH_ENOMEM;
-		r->names = p;
-		r->cap_names = cap;
-	}
+	if (sh_array_grow((void **)&r->names, &r->cap_names, r->n_names + 1,
+			  sizeof(*r->names)) != 0)
+		return SH_ENOMEM;
 	struct name *n = &r->names[r->n_names];
 	memset(n, 0, sizeof(*n));
 	n->name = strdup(name);
@@ -277,14 +267,8 @@ static int resolutions_add(struct sh_resolution **out, size_t *n, size_t *cap, c
 			   int rtype, const struct values *v, int64_t at)
 {
 	for (size_t i = 0; i < v->n; i++) {
-		if (*n == *cap) {
-			size_t c = *cap ? *cap * 2 : 64;
-			struct sh_resolution *p = realloc(*out, c * sizeof(*p));
-			if (!p)
-				return SH_ENOMEM;
-			*out = p;
-			*cap = c;
-		}
+		if (sh_array_grow((void **)out, cap, *n + 1, sizeof(**out)) != 0)
+			return SH_ENOMEM;
 		(*out)[(*n)++] = (struct sh_resolution){name, rtype, v->v[i], at, at};
 	}
 	return 0;

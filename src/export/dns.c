@@ -292,16 +292,8 @@ struct zone_gen {
 
 static int zrec_push(struct zone_gen *g, const struct zrec *r)
 {
-	if (g->n == g->cap) {
-		size_t cap = g->cap ? g->cap * 2 : 4096;
-		if (cap > SIZE_MAX / sizeof(*g->v))
-			return SH_ENOMEM;
-		struct zrec *v = realloc(g->v, cap * sizeof(*v));
-		if (!v)
-			return SH_ENOMEM;
-		g->v = v;
-		g->cap = cap;
-	}
+	if (sh_array_grow((void **)&g->v, &g->cap, g->n + 1, sizeof(*g->v)) != 0)
+		return SH_ENOMEM;
 	g->v[g->n++] = *r;
 	return 0;
 }
@@ -427,15 +419,9 @@ static void emit(struct zone_gen *g, const struct zrec *owner, unsigned depth, b
 {
 	if (g->rc != 0)
 		return;
-	if (g->n_ops == g->cap_ops) {
-		size_t cap = g->cap_ops ? g->cap_ops * 2 : 4096;
-		struct zop *v = cap < SIZE_MAX / sizeof(*v) ? realloc(g->ops, cap * sizeof(*v)) : NULL;
-		if (!v) {
-			g->rc = SH_ENOMEM;
-			return;
-		}
-		g->ops = v;
-		g->cap_ops = cap;
+	if (sh_array_grow((void **)&g->ops, &g->cap_ops, g->n_ops + 1, sizeof(*g->ops)) != 0) {
+		g->rc = SH_ENOMEM;
+		return;
 	}
 	g->ops[g->n_ops++] = (struct zop){owner, l, (uint8_t)depth, wild};
 }

@@ -71,16 +71,8 @@ struct agg {
 
 static int seg_push(struct agg *a, u128 lo, u128 hi, int64_t expires, const struct sh_listing *l)
 {
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 1024;
-		if (cap > SIZE_MAX / sizeof(*a->v))
-			return SH_ENOMEM;
-		struct seg *v = realloc(a->v, cap * sizeof(*v));
-		if (!v)
-			return SH_ENOMEM;
-		a->v = v;
-		a->cap = cap;
-	}
+	if (sh_array_grow((void **)&a->v, &a->cap, a->n + 1, sizeof(*a->v)) != 0)
+		return SH_ENOMEM;
 	a->v[a->n++] = (struct seg){lo, hi, expires, l};
 	return 0;
 }

@@ -78,14 +78,8 @@ static int take_row(struct lwalk *w, struct sh_arena *a, size_t *n)
 	size_t src = source_at(w, sqlite3_column_int64(w->sig, 1));
 	if (src == SIZE_MAX)
 		return 0;
-	if (*n == w->cap_sg) {
-		size_t cap = w->cap_sg ? w->cap_sg * 2 : 16;
-		struct sh_listing_src *v = realloc(w->sg, cap * sizeof(*v));
-		if (!v)
-			return SH_ENOMEM;
-		w->sg = v;
-		w->cap_sg = cap;
-	}
+	if (sh_array_grow((void **)&w->sg, &w->cap_sg, *n + 1, sizeof(*w->sg)) != 0)
+		return SH_ENOMEM;
 	struct sh_listing_src *g = &w->sg[*n];
 	g->source = w->source_names[src];
 	g->first_seen = sqlite3_column_int64(w->sig, 2);
