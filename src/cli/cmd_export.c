@@ -192,7 +192,7 @@ int cmd_export(int argc, char **argv)
 	unsigned long policy_diags = ds.n;
 	/* STIX and MISP remember a million versions: read them while the listings are built */
 	struct sh_export_prefetch *pre = NULL;
-	if (fmt->history && sh_export_prefetch_start(fmt, &o, &pre) == 0)
+	if (sh_export_prefetch_start(fmt, &o, &pre) == 0)
 		o.prefetch = pre;
 	double t0 = now_s();
 	rc = sh_allowlist_build(p, s, on_diag, &ds, &al);
@@ -248,10 +248,11 @@ int cmd_export(int argc, char **argv)
 				ret = CLI_PARTIAL;
 		}
 	}
-	sh_export_prefetch_free(pre);
 	sh_listing_set_fini(&set);
 	sh_allowlist_free(al);
 	sh_store_close(s);
 	sh_policy_free(p);
+	/* last: it waits for the replaced output files to be freed, which the above overlaps */
+	sh_export_prefetch_free(pre);
 	return ret;
 }

@@ -83,6 +83,7 @@ void sh_wb_ipv4(struct sh_wbuf *w, uint32_t host_order);
 struct sh_export_chunk {
 	struct sh_wbuf text;    /* what the chunk adds to the output */
 	struct sh_wbuf extra;   /* a second output (MISP: its lines of hashes.csv) */
+	struct sh_wbuf state;   /* its records of the state file (sh_export_history_record) */
 	struct sh_wbuf scratch; /* the formatter's own */
 	int64_t stamp;          /* a figure the chunk reports (MISP: its newest version), 0 first */
 };
@@ -93,6 +94,13 @@ struct sh_export_par;
 SH_MUST_CHECK int sh_export_par_start(size_t n, int (*fn)(void *arg, size_t k,
 							    struct sh_export_chunk *out),
 				      void *arg, struct sh_export_par **out);
+/* The same, and serial(arg, k) before chunk k is formatted: one step at a time, in chunk order
+ * (chunk k's after chunk k - 1's), while chunks are formatted side by side. For the work an
+ * export must do in order, such as claiming versions, overlapped with formatting. */
+SH_MUST_CHECK int sh_export_par_start_serial(size_t n, int (*serial)(void *arg, size_t k),
+					     int (*fn)(void *arg, size_t k,
+						       struct sh_export_chunk *out),
+					     void *arg, struct sh_export_par **out);
 /* The next chunk, in order, once it is formatted; NULL after the last one or on failure.
  * Valid until the next call. */
 struct sh_export_chunk *sh_export_par_next(struct sh_export_par *p);
@@ -116,6 +124,7 @@ struct sh_export_version {
 	 * uuid (as the formats name it) and the MD5 of its value (MISP's hashes.csv); the flags
 	 * and bytes last, so that a version takes 96 bytes, not 112 */
 	uint8_t digests;
+	bool saved;           /* its record is in the new state file (sh_export_history_record) */
 	uint8_t uuid[16], md5[16];
 };
 
@@ -135,13 +144,19 @@ uint64_t sh_export_content_hash(const void *p, size_t n);
 SH_MUST_CHECK int sh_export_history_touch(struct sh_export_history *h, const struct sh_listing *l,
 					  const void *content, size_t n, int64_t now_ms,
 					  const struct sh_export_version **out);
-/* For exports that format in several threads: the listings' versions are claimed first, in
- * one thread (found, or new as of now_ms; marked seen), then each is updated with its content
- * by whichever thread formats it; updates of different versions may run at once. */
+/* For exports that format in several threads: the listings' versions are claimed one at a time
+ * (found, or new as of now_ms; marked seen), then each is updated with its content by whichever
+ * thread formats it; updates of different versions may run at once, and beside claims when
+ * sh_export_history_reserve made room for every new version the claims may add. */
+SH_MUST_CHECK int sh_export_history_reserve(struct sh_export_history *h, size_t more);
 SH_MUST_CHECK int sh_export_history_claim(struct sh_export_history *h, const struct sh_listing *l,
 					  int64_t now_ms, size_t *index);
 struct sh_export_version *sh_export_history_update(struct sh_export_history *h, size_t index,
 						   const void *content, size_t n, int64_t now_ms);
+/* Appends version index's record of the state file to w and marks it saved: the export writes
+ * the records of what it publishes as it goes, beside the output; the state file gets the
+ * others (withdrawn versions) at its end. For any thread, on different versions. */
+void sh_export_history_record(struct sh_export_history *h, size_t index, struct sh_wbuf *w);
 /* Entries not seen in this export: marked revoked at now_ms the first time, then kept for
  * keep_ms and dropped. cb sees each one still kept (revoked_ms set). */
 SH_MUST_CHECK int sh_export_history_withdrawn(struct sh_export_history *h, int64_t now_ms,
@@ -170,12 +185,16 @@ struct sh_export_ctx {
 	const char *zone;                   /* zone name (rbldnsd, zone, rpz) */
 	int64_t at;                         /* the export time */
 	struct sh_export_history *history;  /* NULL: nothing is remembered (stdout) */
+	/* the new state file's records, which the formats with a history write (through their
+	 * chunks' state) as they publish; NULL when no state is written */
+	struct sh_wbuf *state;
 	const char *tool;                   /* "sheriff 0.1.0" */
 };
 
 /* Where a format writes: one file, a directory of files, or stdout. */
 struct sh_export_target;
-/* A writer for the file name (ignored by single-file targets); commit makes it visible. */
+/* A writer for the file name (ignored by single-file targets); commit makes it visible. One
+ * file is open at a time, two in a directory. */
 SH_MUST_CHECK int sh_export_open(struct sh_export_target *t, const char *name,
 				 struct sh_wbuf **out);
 SH_MUST_CHECK int sh_export_commit(struct sh_export_target *t, struct sh_wbuf *w);
@@ -234,8 +253,10 @@ SH_MUST_CHECK int sh_export_run(const struct sh_export_format *f, struct sh_expo
 
 /* Starts reading the state of the output o names (the last publish, and the versions of
  * STIX and MISP, a million of which take a good fraction of a second) in a thread of its own,
- * to overlap with building the listing set; give it to sh_export_run in o->prefetch, and free
- * it afterwards (sh_export_prefetch_free waits for the thread). *out is NULL without --out. */
+ * at idle priority, to overlap with building the listing set; give it to sh_export_run in
+ * o->prefetch, and free it last (sh_export_prefetch_free waits for the thread, and for the
+ * files the run replaced to be freed, which takes a good tenth of a second for hundreds of MB
+ * and so overlaps with freeing the rest). *out is NULL without --out. */
 SH_MUST_CHECK int sh_export_prefetch_start(const struct sh_export_format *f,
 					   const struct sh_export_opts *o,
 					   struct sh_export_prefetch **out);

@@ -41,6 +41,7 @@ struct sh_export_history {
 	struct slot *index;
 	size_t index_cap;
 	bool indexed;
+	size_t expect; /* versions the index should have room for when it is (re)built */
 	/* where the next look-up probably is: exports walk the listings in the order the
 	 * previous export saved them, so most look-ups are the version after the last one */
 	size_t hint;
@@ -100,7 +101,8 @@ static int reindex(struct sh_export_history *h)
 	if (h->indexed && (h->n + 1) * 2 <= h->index_cap)
 		return 0;
 	size_t cap = h->index_cap ? h->index_cap : 1024;
-	while (cap < (h->n + 1) * 2) {
+	size_t want = h->expect > h->n + 1 ? h->expect : h->n + 1;
+	while (cap < want * 2) {
 		if (cap > SIZE_MAX / 4 / sizeof(struct slot))
 			return SH_ENOMEM;
 		cap *= 2;
@@ -131,25 +133,41 @@ static int reindex(struct sh_export_history *h)
 	return 0;
 }
 
+/* Room for at least cap versions. */
+static int grow(struct sh_export_history *h, size_t cap)
+{
+	if (cap <= h->cap)
+		return 0;
+	if (cap > SIZE_MAX / sizeof(*h->v))
+		return SH_ENOMEM;
+	struct sh_export_version *nv = realloc(h->v, cap * sizeof(*nv));
+	if (!nv)
+		return SH_ENOMEM;
+	h->v = nv;
+	bool *nd = realloc(h->dropped, cap * sizeof(*nd));
+	if (!nd)
+		return SH_ENOMEM;
+	h->dropped = nd;
+	h->cap = cap;
+	return 0;
+}
+
+int sh_export_history_reserve(struct sh_export_history *h, size_t more)
+{
+	if (more > SIZE_MAX - h->n)
+		return SH_ENOMEM;
+	/* an index built during these claims is built once, at its full size */
+	h->expect = h->n + more;
+	return grow(h, h->n + more);
+}
+
 /* Appends a version without indexing it (its value copied unless it is in h->file); returns
  * it or NULL. */
 static struct sh_export_version *push(struct sh_export_history *h,
 				      const struct sh_export_version *v, bool copy)
 {
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 1024;
-		if (cap > SIZE_MAX / sizeof(*h->v))
-			return NULL;
-		struct sh_export_version *nv = realloc(h->v, cap * sizeof(*nv));
-		if (!nv)
-			return NULL;
-		h->v = nv;
-		bool *nd = realloc(h->dropped, cap * sizeof(*nd));
-		if (!nd)
-			return NULL;
-		h->dropped = nd;
-		h->cap = cap;
-	}
+	if (h->n == h->cap && grow(h, h->cap ? h->cap * 2 : 1024) != 0)
+		return NULL;
 	const char *value = copy ? sh_arena_strndup(&h->arena, v->value, strlen(v->value)) : v->value;
 	if (!value)
 		return NULL;
@@ -566,6 +584,86 @@ static void put_le(uint8_t *p, uint64_t v, int n)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
+static void put_record(const struct sh_export_version *v, struct sh_wbuf *w)
+{
+	size_t n = strlen(v->value);
+	uint8_t r[REC_SIZE] = {v->type, v->digests};
+	put_le(r + 4, n, 4);
+	put_le(r + 8, (uint64_t)v->created_ms, 8);
+	put_le(r + 16, (uint64_t)v->modified_ms, 8);
+	put_le(r + 24, v->content, 8);
+	put_le(r + 32, (uint64_t)v->first_seen, 8);
+	put_le(r + 40, (uint64_t)v->revoked_ms, 8);
+	memcpy(r + 48, v->uuid, 16);
+	memcpy(r + 64, v->md5, 16);
+	sh_wb_put(w, (const char *)r, sizeof(r));
+	sh_wb_put(w, v->value, n + 1);
+}
+
+void sh_export_history_record(struct sh_export_history *h, size_t index, struct sh_wbuf *w)
+{
+	put_record(&h->v[index], w);
+	h->v[index].saved = true;
+}
+
+struct sh_export_state {
+	char tmp[4200], path[4096];
+	int fd;
+	struct sh_wbuf w;
+};
+
+int sh_export_state_begin(const char *path, const char *format, unsigned long entries,
+			  int64_t at, bool versions, struct sh_export_state **out)
+{
+	*out = NULL;
+	struct sh_export_state *s = calloc(1, sizeof(*s));
+	if (!s)
+		return SH_ENOMEM;
+	int n = snprintf(s->tmp, sizeof(s->tmp), "%s.XXXXXX", path);
+	if (n < 0 || (size_t)n >= sizeof(s->tmp) || strlen(path) >= sizeof(s->path)) {
+		free(s);
+		return SH_ETOOLONG;
+	}
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	s->fd = mkstemp(s->tmp);
+	if (s->fd < 0) {
+		free(s);
+		return SH_EIO;
+	}
+	int rc = sh_wbuf_init_direct(&s->w, s->fd);
+	if (rc != 0) {
+		close(s->fd);
+		unlink(s->tmp);
+		free(s);
+		return rc;
+	}
+	/* without versions (formats that keep none) the file is as version 2 wrote it */
+	sh_wb_str(&s->w, versions ? "sheriff-export-state\t3\t" : "sheriff-export-state\t2\t");
+	sh_wb_str(&s->w, format);
+	sh_wb_char(&s->w, '\t');
+	sh_wb_u64(&s->w, entries);
+	sh_wb_char(&s->w, '\t');
+	sh_wb_i64(&s->w, at);
+	sh_wb_char(&s->w, '\n');
+	*out = s;
+	return 0;
+}
+
+struct sh_wbuf *sh_export_state_records(struct sh_export_state *s)
+{
+	return &s->w;
+}
+
+void sh_export_state_abort(struct sh_export_state *s)
+{
+	if (!s)
+		return;
+	sh_wbuf_fini(&s->w);
+	close(s->fd);
+	unlink(s->tmp);
+	free(s);
+}
+
 /* Versions per chunk of the state file formatted in parallel. */
 #define SAVE_CHUNK 16384
 
@@ -573,69 +671,43 @@ static int save_chunk(void *arg, size_t k, struct sh_export_chunk *out)
 {
 	const struct sh_export_history *h = arg;
 	size_t end = h->n - k * SAVE_CHUNK > SAVE_CHUNK ? (k + 1) * SAVE_CHUNK : h->n;
-	for (size_t i = k * SAVE_CHUNK; i < end; i++) {
-		const struct sh_export_version *v = &h->v[i];
-		if (h->dropped[i])
-			continue;
-		size_t n = strlen(v->value);
-		uint8_t r[REC_SIZE] = {v->type, v->digests};
-		put_le(r + 4, n, 4);
-		put_le(r + 8, (uint64_t)v->created_ms, 8);
-		put_le(r + 16, (uint64_t)v->modified_ms, 8);
-		put_le(r + 24, v->content, 8);
-		put_le(r + 32, (uint64_t)v->first_seen, 8);
-		put_le(r + 40, (uint64_t)v->revoked_ms, 8);
-		memcpy(r + 48, v->uuid, 16);
-		memcpy(r + 64, v->md5, 16);
-		sh_wb_put(&out->text, (const char *)r, sizeof(r));
-		sh_wb_put(&out->text, v->value, n + 1);
-	}
+	for (size_t i = k * SAVE_CHUNK; i < end; i++)
+		if (!h->dropped[i] && !h->v[i].saved)
+			put_record(&h->v[i], &out->text);
 	return 0;
 }
 
-int sh_export_state_save(const char *path, const char *format, unsigned long entries, int64_t at,
-			 const struct sh_export_history *h)
+int sh_export_state_end(struct sh_export_state *s, struct sh_export_history *h)
 {
-	char tmp[4200];
-	int n = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return SH_ETOOLONG;
-	int fd = mkstemp(tmp);
-	if (fd < 0)
-		return SH_EIO;
-	struct sh_wbuf w;
-	int rc = sh_wbuf_init_direct(&w, fd);
-	if (rc != 0) {
-		close(fd);
-		unlink(tmp);
-		return rc;
-	}
-	/* without versions (formats that keep none) the file is as version 2 wrote it */
-	sh_wb_str(&w, h ? "sheriff-export-state\t3\t" : "sheriff-export-state\t2\t");
-	sh_wb_str(&w, format);
-	sh_wb_char(&w, '\t');
-	sh_wb_u64(&w, entries);
-	sh_wb_char(&w, '\t');
-	sh_wb_i64(&w, at);
-	sh_wb_char(&w, '\n');
+	int rc = 0;
 	if (h && h->n) {
 		struct sh_export_par *par;
-		rc = sh_export_par_start((h->n + SAVE_CHUNK - 1) / SAVE_CHUNK, save_chunk, (void *)h,
-					 &par);
+		rc = sh_export_par_start((h->n + SAVE_CHUNK - 1) / SAVE_CHUNK, save_chunk, h, &par);
 		if (rc == 0) {
 			for (struct sh_export_chunk *k; (k = sh_export_par_next(par)) != NULL;)
-				sh_wb_put(&w, k->text.buf, k->text.len);
+				sh_wb_put(&s->w, k->text.buf, k->text.len);
 			rc = sh_export_par_end(par);
 		}
+		for (size_t i = 0; i < h->n; i++)
+			h->v[i].saved = false;
 	}
 	if (rc == 0)
-		rc = sh_wbuf_flush(&w) == 0 && fsync(fd) == 0 ? 0 : SH_EIO;
-	sh_wbuf_fini(&w);
-	if (close(fd) != 0)
+		rc = sh_wbuf_flush(&s->w) == 0 && fsync(s->fd) == 0 ? 0 : SH_EIO;
+	sh_wbuf_fini(&s->w);
+	if (close(s->fd) != 0)
 		rc = SH_EIO;
-	if (rc == 0 && rename(tmp, path) != 0)
+	if (rc == 0 && rename(s->tmp, s->path) != 0)
 		rc = SH_EIO;
 	if (rc != 0)
-		unlink(tmp);
+		unlink(s->tmp);
+	free(s);
 	return rc;
+}
+
+int sh_export_state_save(const char *path, const char *format, unsigned long entries, int64_t at,
+			 struct sh_export_history *h)
+{
+	struct sh_export_state *s;
+	int rc = sh_export_state_begin(path, format, entries, at, h != NULL, &s);
+	return rc != 0 ? rc : sh_export_state_end(s, h);
 }

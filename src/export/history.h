@@ -8,9 +8,23 @@
  * (SH_EFORMAT, with why): publishing on without it would disarm the shrink check. */
 SH_MUST_CHECK int sh_export_state_load(const char *path, const char *format, long long *previous,
 				       struct sh_export_history *h, char *why, size_t why_len);
-/* Replaces path atomically; h may be NULL. */
+/* A state file being written beside path, which it replaces when it ends: the header now, the
+ * versions' records (version 3; a header of version 2 without versions) through
+ * sh_export_state_records while the export runs, then at the end those of h's versions not
+ * yet saved. */
+struct sh_export_state;
+SH_MUST_CHECK int sh_export_state_begin(const char *path, const char *format,
+					unsigned long entries, int64_t at, bool versions,
+					struct sh_export_state **out);
+struct sh_wbuf *sh_export_state_records(struct sh_export_state *s);
+/* Adds the records of h's versions (may be NULL) not saved yet, makes the file durable and
+ * renames it over path; frees s. */
+SH_MUST_CHECK int sh_export_state_end(struct sh_export_state *s, struct sh_export_history *h);
+/* Drops the unfinished file; s may be NULL. */
+void sh_export_state_abort(struct sh_export_state *s);
+/* begin and end in one: replaces path atomically; h may be NULL. */
 SH_MUST_CHECK int sh_export_state_save(const char *path, const char *format,
 				       unsigned long entries, int64_t at,
-				       const struct sh_export_history *h);
+				       struct sh_export_history *h);
 
 #endif

@@ -8,6 +8,7 @@
  * the next midnight (valid_until), so an indicator that is merely seen again does not get a
  * new version on every run. */
 #include <dirent.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,35 +112,27 @@ static void put_description(struct sh_wbuf *w, const struct sh_export_ctx *c,
 /* Listings per chunk formatted in parallel: a few MB of text each. */
 #define STIX_CHUNK 4096
 
-/* Versions of the listings: claimed in one pass (history look-ups and insertions are not
- * thread-safe), then updated by the threads formatting them. ver[i] is listing i's. */
-static int claim_versions(const struct sh_export_ctx *c, int64_t now_ms, size_t **out)
-{
-	*out = NULL;
-	if (!c->history)
-		return 0;
-	size_t *ver = malloc((c->set->n ? c->set->n : 1) * sizeof(*ver));
-	if (!ver)
-		return SH_ENOMEM;
-	int rc = 0;
-	for (size_t i = 0; i < c->set->n && rc == 0; i++)
-		if (wants_all(c, &c->set->v[i]))
-			rc = sh_export_history_claim(c->history, &c->set->v[i], now_ms, &ver[i]);
-	if (rc != 0) {
-		free(ver);
-		return rc;
-	}
-	*out = ver;
-	return 0;
-}
-
 struct stix_run {
 	const struct sh_export_ctx *c;
 	struct sh_wbuf *w;
 	char identity[48];
 	int64_t now_ms;
-	size_t *ver; /* NULL: nothing remembered */
+	size_t *ver; /* each listing's version; NULL: nothing remembered */
 };
+
+/* Claims the versions of chunk k's listings (a serial step: history look-ups and insertions
+ * are not thread-safe), while earlier chunks are being formatted. */
+static int stix_claim(void *arg, size_t k)
+{
+	const struct stix_run *r = arg;
+	const struct sh_export_ctx *c = r->c;
+	size_t end = c->set->n - k * STIX_CHUNK > STIX_CHUNK ? (k + 1) * STIX_CHUNK : c->set->n;
+	int rc = 0;
+	for (size_t i = k * STIX_CHUNK; i < end && rc == 0 && r->ver; i++)
+		if (wants_all(c, &c->set->v[i]))
+			rc = sh_export_history_claim(c->history, &c->set->v[i], r->now_ms, &r->ver[i]);
+	return rc;
+}
 
 static void stix_obj_start(struct sh_wbuf *w, bool first, const char *id_type, const char *uuid)
 {
@@ -227,6 +220,8 @@ static int stix_chunk(void *arg, size_t k, struct sh_export_chunk *out)
 			modified = v->modified_ms;
 		}
 		listing_uuid(v, l, uuid);
+		if (v && c->state)
+			sh_export_history_record(c->history, r->ver[i], &out->state);
 		stix_obj_start(w, false, "indicator", uuid);
 		sh_wb_str(w, ",\"created\":\"");
 		sh_wb_time_ms(w, created);
@@ -241,7 +236,11 @@ static int stix_chunk(void *arg, size_t k, struct sh_export_chunk *out)
 static int stix_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 {
 	struct stix_run r = {.c = c, .now_ms = c->at * 1000};
-	int rc = claim_versions(c, r.now_ms, &r.ver);
+	int rc = 0;
+	if (c->history) {
+		r.ver = malloc((c->set->n ? c->set->n : 1) * sizeof(*r.ver));
+		rc = r.ver ? sh_export_history_reserve(c->history, c->set->n) : SH_ENOMEM;
+	}
 	if (rc == 0)
 		rc = sh_export_open(t, "sheriff.stix.json", &r.w);
 	if (rc != 0) {
@@ -265,10 +264,14 @@ static int stix_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 	sh_wb_json_str(r.w, pub);
 	sh_wb_str(r.w, ",\"identity_class\":\"system\"}");
 	struct sh_export_par *par;
-	rc = sh_export_par_start((c->set->n + STIX_CHUNK - 1) / STIX_CHUNK, stix_chunk, &r, &par);
+	rc = sh_export_par_start_serial((c->set->n + STIX_CHUNK - 1) / STIX_CHUNK, stix_claim,
+					stix_chunk, &r, &par);
 	if (rc == 0) {
-		for (struct sh_export_chunk *k; (k = sh_export_par_next(par)) != NULL;)
+		for (struct sh_export_chunk *k; (k = sh_export_par_next(par)) != NULL;) {
 			sh_wb_put(r.w, k->text.buf, k->text.len);
+			if (c->state)
+				sh_wb_put(c->state, k->state.buf, k->state.len);
+		}
 		rc = sh_export_par_end(par);
 	}
 	free(r.ver);
@@ -311,20 +314,30 @@ static void misp_prefetch(const struct misp_item *items, size_t i, size_t n)
 
 /* The (category, day) groups of a feed, for ordering the items: a counting sort over the few
  * groups present keeps the listing order within each and costs two passes, where sorting a
- * million items by comparison cost several times that. */
+ * million items by comparison cost several times that. Both passes run in two threads, each
+ * over half of the listings: the first collects its half's items and counts them per group,
+ * the second places them, the lower half's first in each group. */
 struct misp_group {
 	uint16_t cat;
 	int64_t day;
-	size_t count, orig; /* items in it; its index before sorting */
+	size_t count;  /* items of the half in it */
+	size_t start;  /* where the half's next item of it goes */
+	int half;      /* 0 or 1: the lower half's come first */
 };
 
-static int cmp_group(const void *pa, const void *pb)
-{
-	const struct misp_group *a = pa, *b = pb;
-	if (a->cat != b->cat)
-		return a->cat < b->cat ? -1 : 1;
-	return a->day < b->day ? -1 : a->day > b->day;
-}
+struct misp_half {
+	const struct sh_export_ctx *c;
+	size_t from, to;       /* its listings */
+	struct misp_item *v;   /* its items, in listing order */
+	uint32_t *of;          /* each one's group */
+	size_t n;
+	struct misp_group *g;  /* the groups it met */
+	size_t n_groups, cap;
+	size_t *slot;          /* open addressing over g, 2 * cap slots */
+	struct misp_item *out; /* phase 2: all items in event order */
+	int half;
+	int rc;
+};
 
 static uint64_t group_hash(uint16_t cat, int64_t day)
 {
@@ -332,82 +345,146 @@ static uint64_t group_hash(uint16_t cat, int64_t day)
 	return h ^ (h >> 29);
 }
 
-/* Orders items[0..n) by category, then day, stably. */
-static int sort_items(struct misp_item *items, size_t n)
+/* Doubles the group table; false when out of memory. */
+static bool group_grow(struct misp_half *h)
 {
-	size_t cap = 64, n_groups = 0;
-	struct misp_group *g = malloc(cap * sizeof(*g));
-	size_t *slot = malloc(cap * 2 * sizeof(*slot));
-	size_t *of = malloc((n ? n : 1) * sizeof(*of)); /* each item's group */
-	struct misp_item *out = malloc((n ? n : 1) * sizeof(*out));
-	int rc = g && slot && of && out ? 0 : SH_ENOMEM;
-	if (rc == 0)
-		memset(slot, 0xff, cap * 2 * sizeof(*slot));
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		uint16_t cat = items[i].cat;
-		int64_t day = items[i].day;
-		size_t mask = cap * 2 - 1, k = (size_t)group_hash(cat, day) & mask;
-		while (slot[k] != SIZE_MAX && (g[slot[k]].cat != cat || g[slot[k]].day != day))
-			k = (k + 1) & mask;
-		if (slot[k] == SIZE_MAX) {
-			if (n_groups == cap) {
-				/* twice the groups: rehash them all */
-				struct misp_group *ng = realloc(g, cap * 2 * sizeof(*ng));
-				size_t *ns = ng ? malloc(cap * 4 * sizeof(*ns)) : NULL;
-				if (!ng || !ns) {
-					if (ng)
-						g = ng;
-					free(ns);
-					rc = SH_ENOMEM;
-					break;
-				}
-				g = ng;
-				free(slot);
-				slot = ns;
-				cap *= 2;
-				memset(slot, 0xff, cap * 2 * sizeof(*slot));
-				for (size_t x = 0; x < n_groups; x++) {
-					size_t m = (size_t)group_hash(g[x].cat, g[x].day) & (cap * 2 - 1);
-					while (slot[m] != SIZE_MAX)
-						m = (m + 1) & (cap * 2 - 1);
-					slot[m] = x;
-				}
-				i--; /* place this item again */
-				continue;
-			}
-			g[n_groups] = (struct misp_group){.cat = cat, .day = day};
-			slot[k] = n_groups++;
-		}
-		g[slot[k]].count++;
-		of[i] = slot[k];
+	size_t cap = h->cap ? h->cap * 2 : 64;
+	struct misp_group *ng = realloc(h->g, cap * sizeof(*ng));
+	if (!ng)
+		return false;
+	h->g = ng;
+	size_t *ns = malloc(cap * 2 * sizeof(*ns));
+	if (!ns)
+		return false;
+	free(h->slot);
+	h->slot = ns;
+	h->cap = cap;
+	memset(ns, 0xff, cap * 2 * sizeof(*ns));
+	for (size_t x = 0; x < h->n_groups; x++) {
+		size_t m = (size_t)group_hash(h->g[x].cat, h->g[x].day) & (cap * 2 - 1);
+		while (ns[m] != SIZE_MAX)
+			m = (m + 1) & (cap * 2 - 1);
+		ns[m] = x;
 	}
+	return true;
+}
+
+static void *misp_collect(void *arg)
+{
+	struct misp_half *h = arg;
+	const struct sh_listing_set *set = h->c->set;
+	size_t n = h->to - h->from, last = SIZE_MAX;
+	h->v = malloc((n ? n : 1) * sizeof(*h->v));
+	h->of = malloc((n ? n : 1) * sizeof(*h->of));
+	if (!h->v || !h->of || !group_grow(h)) {
+		h->rc = SH_ENOMEM;
+		return NULL;
+	}
+	for (size_t i = h->from; i < h->to; i++) {
+		const struct sh_listing *l = &set->v[i];
+		if (!wants_all(h->c, l))
+			continue;
+		int64_t day = (l->first_seen >= 0 ? l->first_seen : l->first_seen - DAY + 1) / DAY;
+		uint16_t cat = l->cat;
+		/* neighbours often share their group */
+		if (last == SIZE_MAX || h->g[last].cat != cat || h->g[last].day != day) {
+			size_t mask = h->cap * 2 - 1, k = (size_t)group_hash(cat, day) & mask;
+			while (h->slot[k] != SIZE_MAX &&
+			       (h->g[h->slot[k]].cat != cat || h->g[h->slot[k]].day != day))
+				k = (k + 1) & mask;
+			if (h->slot[k] == SIZE_MAX) {
+				if (h->n_groups == h->cap) {
+					if (!group_grow(h)) {
+						h->rc = SH_ENOMEM;
+						return NULL;
+					}
+					i--; /* place this listing again */
+					continue;
+				}
+				h->g[h->n_groups] =
+					(struct misp_group){.cat = cat, .day = day, .half = h->half};
+				h->slot[k] = h->n_groups++;
+			}
+			last = h->slot[k];
+		}
+		h->g[last].count++;
+		h->v[h->n] = (struct misp_item){.l = l, .day = day, .cat = cat};
+		h->of[h->n++] = (uint32_t)last;
+	}
+	return NULL;
+}
+
+static void *misp_place(void *arg)
+{
+	struct misp_half *h = arg;
+	for (size_t i = 0; i < h->n; i++)
+		h->out[h->g[h->of[i]].start++] = h->v[i];
+	return NULL;
+}
+
+/* Runs fn on both halves, the second in a thread of its own where one starts. */
+static void both_halves(void *(*fn)(void *), struct misp_half *h)
+{
+	pthread_t tid;
+	bool started = pthread_create(&tid, NULL, fn, &h[1]) == 0;
+	fn(&h[0]);
+	if (started)
+		pthread_join(tid, NULL);
+	else
+		fn(&h[1]);
+}
+
+static int cmp_group_ptr(const void *pa, const void *pb)
+{
+	const struct misp_group *a = *(const struct misp_group *const *)pa;
+	const struct misp_group *b = *(const struct misp_group *const *)pb;
+	if (a->cat != b->cat)
+		return a->cat < b->cat ? -1 : 1;
+	if (a->day != b->day)
+		return a->day < b->day ? -1 : 1;
+	return a->half - b->half;
+}
+
+/* The listings MISP publishes, ordered by category, then day, then as in the set: *out
+ * (malloc'ed), *n of them. */
+static int misp_items(const struct sh_export_ctx *c, struct misp_item **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	struct misp_half h[2] = {{.c = c, .from = 0, .to = c->set->n / 2},
+				 {.c = c, .from = c->set->n / 2, .to = c->set->n, .half = 1}};
+	both_halves(misp_collect, h);
+	size_t total = h[0].n + h[1].n, n_groups = h[0].n_groups + h[1].n_groups;
+	const struct misp_group **order = malloc((n_groups ? n_groups : 1) * sizeof(*order));
+	struct misp_item *items = malloc((total ? total : 1) * sizeof(*items));
+	int rc = h[0].rc ? h[0].rc : h[1].rc ? h[1].rc : order && items ? 0 : SH_ENOMEM;
 	if (rc == 0) {
-		/* the groups in order, each one's start in out; of[] then maps to the new index */
-		size_t *rank = malloc((n_groups ? n_groups : 1) * sizeof(*rank));
-		struct misp_group *sorted = malloc((n_groups ? n_groups : 1) * sizeof(*sorted));
-		if (!rank || !sorted) {
-			rc = SH_ENOMEM;
-		} else {
-			memcpy(sorted, g, n_groups * sizeof(*g));
-			for (size_t x = 0; x < n_groups; x++)
-				sorted[x].orig = x;
-			qsort(sorted, n_groups, sizeof(*sorted), cmp_group);
-			size_t start = 0;
-			for (size_t x = 0; x < n_groups; x++) {
-				rank[sorted[x].orig] = start;
-				start += sorted[x].count;
-			}
-			for (size_t i = 0; i < n; i++)
-				out[rank[of[i]]++] = items[i];
-			memcpy(items, out, n * sizeof(*items));
+		/* both halves' groups in order; equal groups side by side, the lower half's first */
+		size_t k = 0;
+		for (int x = 0; x < 2; x++)
+			for (size_t i = 0; i < h[x].n_groups; i++)
+				order[k++] = &h[x].g[i];
+		qsort(order, n_groups, sizeof(*order), cmp_group_ptr);
+		size_t start = 0;
+		for (size_t i = 0; i < n_groups; i++) {
+			struct misp_group *g = (struct misp_group *)order[i];
+			g->start = start;
+			start += g->count;
 		}
-		free(rank);
-		free(sorted);
+		h[0].out = h[1].out = items;
+		both_halves(misp_place, h);
+		*out = items;
+		*n = total;
+		items = NULL;
 	}
-	free(g);
-	free(slot);
-	free(of);
-	free(out);
+	free(items);
+	free(order);
+	for (int x = 0; x < 2; x++) {
+		free(h[x].v);
+		free(h[x].of);
+		free(h[x].g);
+		free(h[x].slot);
+	}
 	return rc;
 }
 
@@ -547,8 +624,11 @@ static int misp_chunk(void *arg, size_t k, struct sh_export_chunk *out)
 		put_description(body, r->c, l);
 		sh_wb_str(body, ",\"first_seen\":\"");
 		sh_wb_time_us(body, l->first_seen);
+		/* last seen cut to the day (stable while merely seen again), never before the first
+		 * sighting: MISP refuses an attribute whose last_seen is earlier than its first_seen */
+		int64_t last = (l->last_seen / DAY) * DAY;
 		sh_wb_str(body, "\",\"last_seen\":\"");
-		sh_wb_time_us(body, (l->last_seen / DAY) * DAY);
+		sh_wb_time_us(body, last > l->first_seen ? last : l->first_seen);
 		sh_wb_str(body, "\"}");
 		if (body->err)
 			return body->err;
@@ -582,8 +662,24 @@ static int misp_chunk(void *arg, size_t k, struct sh_export_chunk *out)
 		sh_wb_char(&out->extra, ',');
 		sh_wb_put(&out->extra, e->uuid, 36);
 		sh_wb_char(&out->extra, '\n');
+		if (v && r->c->state)
+			sh_export_history_record(r->c->history, r->ver[x], &out->state);
 	}
 	return 0;
+}
+
+/* Claims the versions of chunk k's attributes, in the order they are published (as the next
+ * export walks them), while earlier chunks are being formatted. */
+static int misp_claim(void *arg, size_t k)
+{
+	const struct misp_run *r = arg;
+	const struct misp_chunk *ch = &r->chunks[k];
+	int rc = 0;
+	for (size_t i = ch->from; i < ch->to && rc == 0 && r->ver; i++) {
+		misp_prefetch(r->items, i, ch->to);
+		rc = sh_export_history_claim(r->c->history, r->items[i].l, r->now_ms, &r->ver[i]);
+	}
+	return rc;
 }
 
 /* The events (one per category and day, over the sorted items) and their chunks. */
@@ -634,25 +730,16 @@ static int misp_plan(struct misp_run *r, size_t n)
 	}
 	if (!c->history)
 		return 0;
-	/* versions claimed in the order the attributes are published, as the next export walks */
 	r->ver = malloc((n ? n : 1) * sizeof(*r->ver));
-	if (!r->ver)
-		return SH_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		misp_prefetch(r->items, i, n);
-		int rc = sh_export_history_claim(c->history, r->items[i].l, r->now_ms, &r->ver[i]);
-		if (rc != 0)
-			return rc;
-	}
-	return 0;
+	return r->ver ? sh_export_history_reserve(c->history, n) : SH_ENOMEM;
 }
 
-/* The event files, streamed from the chunks as they are formatted; hashes.csv's lines are
- * collected meanwhile (a target has one open file at a time). */
+/* The event files, streamed from the chunks as they are formatted, and hashes.csv's lines
+ * meanwhile. */
 static int misp_events(struct misp_run *r, struct sh_export_target *t, struct sh_wbuf *hashes)
 {
 	struct sh_export_par *par;
-	int rc = sh_export_par_start(r->n_chunks, misp_chunk, r, &par);
+	int rc = sh_export_par_start_serial(r->n_chunks, misp_claim, misp_chunk, r, &par);
 	if (rc != 0)
 		return rc;
 	size_t k = 0;
@@ -675,6 +762,8 @@ static int misp_events(struct misp_run *r, struct sh_export_target *t, struct sh
 			}
 			sh_wb_put(w, ch->text.buf, ch->text.len);
 			sh_wb_put(hashes, ch->extra.buf, ch->extra.len);
+			if (r->c->state)
+				sh_wb_put(r->c->state, ch->state.buf, ch->state.len);
 			if (ch->stamp > e->timestamp)
 				e->timestamp = ch->stamp;
 		}
@@ -689,41 +778,36 @@ static int misp_events(struct misp_run *r, struct sh_export_target *t, struct sh
 	return prc ? prc : rc ? rc : hashes->err;
 }
 
+static int misp_withdrawn(const struct sh_export_version *v, void *arg)
+{
+	(void)v;
+	(void)arg;
+	return 0;
+}
+
 static int misp_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < c->set->n; i++)
-		n += wants_all(c, &c->set->v[i]);
-	struct misp_item *items = malloc((n ? n : 1) * sizeof(*items));
-	struct misp_run r = {.c = c, .items = items, .now_ms = c->at * 1000};
-	struct sh_wbuf hashes;
-	int rc = items ? sh_wbuf_init(&hashes, -1) : SH_ENOMEM;
-	if (rc != 0) {
-		free(items);
+	struct misp_item *items;
+	size_t n;
+	int rc = misp_items(c, &items, &n);
+	if (rc != 0)
 		return rc;
-	}
-	size_t k = 0;
-	for (size_t i = 0; i < c->set->n; i++) {
-		const struct sh_listing *l = &c->set->v[i];
-		if (!wants_all(c, l))
-			continue;
-		items[k].l = l;
-		items[k].day = (l->first_seen >= 0 ? l->first_seen : l->first_seen - DAY + 1) / DAY;
-		items[k].cat = l->cat;
-		k++;
-	}
-	rc = sort_items(items, n);
+	struct misp_run r = {.c = c, .items = items, .now_ms = c->at * 1000};
+	/* hashes.csv is written beside the event files, and committed after them */
+	struct sh_wbuf *hashes;
+	rc = sh_export_open(t, "hashes.csv", &hashes);
 	if (rc == 0)
 		rc = misp_plan(&r, n);
 	if (rc == 0)
-		rc = misp_events(&r, t, &hashes);
-	struct sh_wbuf *w;
+		rc = misp_events(&r, t, hashes);
+	/* a feed has no revocation: the state remembers a withdrawn attribute for withdrawn_keep,
+	 * so that one coming back gets a new timestamp, which makes MISP pull its event again */
+	if (rc == 0 && c->history)
+		rc = sh_export_history_withdrawn(c->history, r.now_ms, c->policy->withdrawn_keep * 1000,
+						 misp_withdrawn, NULL);
 	if (rc == 0)
-		rc = sh_export_open(t, "hashes.csv", &w);
-	if (rc == 0) {
-		sh_wb_put(w, hashes.buf, hashes.len);
-		rc = sh_export_commit(t, w);
-	}
+		rc = sh_export_commit(t, hashes);
+	struct sh_wbuf *w;
 	if (rc == 0)
 		rc = sh_export_open(t, "manifest.json", &w);
 	if (rc == 0) {
@@ -746,7 +830,6 @@ static int misp_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 	free(r.events);
 	free(r.chunks);
 	free(r.ver);
-	sh_wbuf_fini(&hashes);
 	return rc;
 }
 

@@ -528,7 +528,9 @@ void sh_wb_ipv4(struct sh_wbuf *w, uint32_t a)
  * slot k % PAR_SLOTS, once the caller is done with chunk k - PAR_SLOTS; the caller takes the
  * chunks in order and copies them to the output. The output is the same as from one thread,
  * at most PAR_SLOTS chunks are in memory, and a worker that runs ahead waits. Without threads
- * (pthread_create failed) the caller formats each chunk itself when it asks for it. */
+ * (pthread_create failed) the caller formats each chunk itself when it asks for it. The
+ * serial step of chunk k (when there is one) runs after that of chunk k - 1 has ended, so the
+ * steps run one at a time and in order while the chunks are formatted side by side. */
 #define PAR_THREADS 2
 #define PAR_SLOTS 8
 
@@ -538,10 +540,12 @@ struct par_slot {
 };
 
 struct sh_export_par {
+	int (*serial)(void *arg, size_t k);
 	int (*fn)(void *arg, size_t k, struct sh_export_chunk *out);
 	void *arg;
 	size_t n;
 	size_t next;  /* the next chunk a worker formats */
+	size_t turn;  /* the chunk whose serial step runs next */
 	size_t taken; /* chunks the caller is done with */
 	bool holding; /* the caller holds chunk `taken` */
 	bool stop;    /* a chunk failed, or the caller ended the run */
@@ -553,14 +557,35 @@ struct sh_export_par {
 	struct par_slot slot[PAR_SLOTS];
 };
 
+/* Chunk k's serial step, once chunk k - 1's is done; called and returns with p->mu held. */
+static int par_serial(struct sh_export_par *p, size_t k)
+{
+	if (!p->serial)
+		return 0;
+	while (p->turn != k && !p->stop)
+		pthread_cond_wait(&p->cv, &p->mu);
+	if (p->stop)
+		return SH_ECANCELED;
+	pthread_mutex_unlock(&p->mu);
+	int rc = p->serial(p->arg, k);
+	pthread_mutex_lock(&p->mu);
+	p->turn = k + 1;
+	pthread_cond_broadcast(&p->cv);
+	return rc;
+}
+
 static int par_format(struct sh_export_par *p, size_t k, struct par_slot *s)
 {
 	struct sh_export_chunk *c = &s->c;
 	c->text.len = c->text.bytes = c->extra.len = c->extra.bytes = 0;
+	c->state.len = c->state.bytes = 0;
 	c->stamp = 0;
 	int rc = p->fn(p->arg, k, c);
 	if (rc == 0)
-		rc = c->text.err ? c->text.err : c->extra.err ? c->extra.err : c->scratch.err;
+		rc = c->text.err	? c->text.err
+		     : c->extra.err ? c->extra.err
+		     : c->state.err ? c->state.err
+				    : c->scratch.err;
 	return rc;
 }
 
@@ -575,8 +600,10 @@ static void *par_main(void *arg)
 			break;
 		size_t k = p->next++;
 		struct par_slot *s = &p->slot[k % PAR_SLOTS];
+		int rc = par_serial(p, k);
 		pthread_mutex_unlock(&p->mu);
-		int rc = par_format(p, k, s);
+		if (rc == 0)
+			rc = par_format(p, k, s);
 		pthread_mutex_lock(&p->mu);
 		if (rc != 0) {
 			p->rc = p->rc ? p->rc : rc;
@@ -602,6 +629,7 @@ static int par_free(struct sh_export_par *p)
 	for (size_t i = 0; i < PAR_SLOTS; i++) {
 		sh_wbuf_fini(&p->slot[i].c.text);
 		sh_wbuf_fini(&p->slot[i].c.extra);
+		sh_wbuf_fini(&p->slot[i].c.state);
 		sh_wbuf_fini(&p->slot[i].c.scratch);
 	}
 	pthread_mutex_destroy(&p->mu);
@@ -610,12 +638,14 @@ static int par_free(struct sh_export_par *p)
 	return rc;
 }
 
-int sh_export_par_start(size_t n, int (*fn)(void *arg, size_t k, struct sh_export_chunk *out),
-			void *arg, struct sh_export_par **out)
+int sh_export_par_start_serial(size_t n, int (*serial)(void *arg, size_t k),
+			       int (*fn)(void *arg, size_t k, struct sh_export_chunk *out), void *arg,
+			       struct sh_export_par **out)
 {
 	struct sh_export_par *p = calloc(1, sizeof(*p));
 	if (!p)
 		return SH_ENOMEM;
+	p->serial = serial;
 	p->fn = fn;
 	p->arg = arg;
 	p->n = n;
@@ -624,7 +654,7 @@ int sh_export_par_start(size_t n, int (*fn)(void *arg, size_t k, struct sh_expor
 	for (size_t i = 0; i < PAR_SLOTS; i++) {
 		struct sh_export_chunk *c = &p->slot[i].c;
 		if (sh_wbuf_init(&c->text, -1) != 0 || sh_wbuf_init(&c->extra, -1) != 0 ||
-		    sh_wbuf_init(&c->scratch, -1) != 0) {
+		    sh_wbuf_init(&c->state, -1) != 0 || sh_wbuf_init(&c->scratch, -1) != 0) {
 			p->rc = SH_ENOMEM;
 			return par_free(p);
 		}
@@ -636,6 +666,12 @@ int sh_export_par_start(size_t n, int (*fn)(void *arg, size_t k, struct sh_expor
 	}
 	*out = p;
 	return 0;
+}
+
+int sh_export_par_start(size_t n, int (*fn)(void *arg, size_t k, struct sh_export_chunk *out),
+			void *arg, struct sh_export_par **out)
+{
+	return sh_export_par_start_serial(n, NULL, fn, arg, out);
 }
 
 struct sh_export_chunk *sh_export_par_next(struct sh_export_par *p)
@@ -653,7 +689,9 @@ struct sh_export_chunk *sh_export_par_next(struct sh_export_par *p)
 	}
 	struct par_slot *s = &p->slot[p->taken % PAR_SLOTS];
 	if (p->n_threads == 0) {
-		p->rc = par_format(p, p->taken, s);
+		p->rc = par_serial(p, p->taken);
+		if (p->rc == 0)
+			p->rc = par_format(p, p->taken, s);
 		p->stop = p->rc != 0;
 		s->ready = true;
 	}

@@ -251,6 +251,16 @@ def check_misp(d):
                 fail('event %s: attribute type %s/%s' % (eu, a['type'], a['category']))
             if a['type'] == 'ip-dst':
                 ipaddress.ip_network(a['value'], strict=True)
+            # MISP refuses an attribute whose last_seen is before its first_seen
+            seen_at = []
+            for k in ('first_seen', 'last_seen'):
+                if k in a:
+                    if not re.match(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$', a[k]):
+                        fail('event %s: attribute %s %r' % (eu, k, a[k]))
+                    seen_at.append(a[k])
+            if len(seen_at) == 2 and seen_at[1] < seen_at[0]:
+                fail('event %s: attribute %s last seen %s before its first %s'
+                     % (eu, a['value'], seen_at[1], seen_at[0]))
             if a['uuid'] in seen:
                 fail('event %s: attribute uuid twice' % eu)
             seen.add(a['uuid'])

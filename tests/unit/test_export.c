@@ -2,7 +2,9 @@
  * string escaping, prefix aggregation without overlaps, formatting in parallel chunks, the
  * version history and its state file, and the listing set and guard on a real feed slice. */
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -346,6 +348,146 @@ static void test_parallel_chunks(void **state)
 	assert_int_equal(sh_export_par_end(par), 0);
 }
 
+/* Serial steps run one at a time, in chunk order, each before its chunk is formatted. */
+struct serial_run {
+	atomic_size_t done;  /* serial steps done */
+	atomic_bool overlap; /* two steps ran at once */
+	atomic_int running;
+	size_t fail_at;
+};
+
+static int serial_step(void *arg, size_t k)
+{
+	struct serial_run *r = arg;
+	if (atomic_fetch_add(&r->running, 1) != 0)
+		atomic_store(&r->overlap, true);
+	size_t want = k;
+	bool in_order = atomic_compare_exchange_strong(&r->done, &want, k + 1);
+	atomic_fetch_sub(&r->running, 1);
+	if (!in_order)
+		return SH_EINVAL;
+	return k == r->fail_at ? SH_EIO : 0;
+}
+
+static int serial_fmt(void *arg, size_t k, struct sh_export_chunk *out)
+{
+	struct serial_run *r = arg;
+	/* this chunk's step has run */
+	if (atomic_load(&r->done) <= k)
+		return SH_EINVAL;
+	sh_wb_printf(&out->text, "%zu\n", k);
+	sh_wb_printf(&out->state, "s%zu\n", k);
+	return 0;
+}
+
+static void test_parallel_serial(void **state)
+{
+	(void)state;
+	struct serial_run r = {.fail_at = SIZE_MAX};
+	atomic_init(&r.done, 0);
+	atomic_init(&r.overlap, false);
+	atomic_init(&r.running, 0);
+	struct sh_export_par *par;
+	assert_int_equal(sh_export_par_start_serial(2000, serial_step, serial_fmt, &r, &par), 0);
+	size_t k = 0;
+	for (struct sh_export_chunk *c; (c = sh_export_par_next(par)) != NULL; k++) {
+		char want[64];
+		snprintf(want, sizeof(want), "%zu\n", k);
+		assert_int_equal(c->text.len, strlen(want));
+		assert_memory_equal(c->text.buf, want, strlen(want));
+		snprintf(want, sizeof(want), "s%zu\n", k);
+		assert_int_equal(c->state.len, strlen(want));
+		assert_memory_equal(c->state.buf, want, strlen(want));
+	}
+	assert_int_equal(sh_export_par_end(par), 0);
+	assert_int_equal(k, 2000);
+	assert_int_equal(atomic_load(&r.done), 2000);
+	assert_false(atomic_load(&r.overlap));
+	/* a failing step ends the run with its error; no later step runs */
+	atomic_store(&r.done, 0);
+	r.fail_at = 700;
+	assert_int_equal(sh_export_par_start_serial(2000, serial_step, serial_fmt, &r, &par), 0);
+	for (k = 0; sh_export_par_next(par) != NULL; k++)
+		;
+	assert_true(k <= 700);
+	assert_int_equal(sh_export_par_end(par), SH_EIO);
+	assert_int_equal(atomic_load(&r.done), 701);
+}
+
+/* The records an export writes as it goes, and then the state's end, make the whole state:
+ * the published versions in the order written, then the withdrawn ones. */
+static void test_state_streamed(void **state)
+{
+	(void)state;
+	char values[6][16];
+	struct sh_listing ls[6];
+	for (int i = 0; i < 6; i++) {
+		snprintf(values[i], sizeof(values[i]), "192.0.2.%d", i + 1);
+		ls[i] = mk(values[i], 0);
+	}
+	char dir[] = "/tmp/sh-hist-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/x.state", dir);
+	struct sh_export_history *h;
+	assert_int_equal(sh_export_history_new(&h), 0);
+	size_t idx[6];
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(sh_export_history_claim(h, &ls[i], 1000, &idx[i]), 0);
+		sh_export_history_update(h, idx[i], "x", 1, 1000);
+	}
+	assert_int_equal(sh_export_state_save(path, "stix", 6, 1, h), 0);
+	sh_export_history_free(h);
+
+	/* the next export publishes 5, 3 and 1 (in that order) and a new one */
+	long long prev;
+	char why[256];
+	assert_int_equal(sh_export_history_new(&h), 0);
+	assert_int_equal(sh_export_state_load(path, "stix", &prev, h, why, sizeof(why)), 0);
+	assert_int_equal(sh_export_history_reserve(h, 4), 0);
+	struct sh_export_state *st;
+	assert_int_equal(sh_export_state_begin(path, "stix", 4, 2, true, &st), 0);
+	struct sh_wbuf *w = sh_export_state_records(st);
+	struct sh_listing extra = mk("198.51.100.7", 0);
+	const struct sh_listing *pub[] = {&ls[5], &ls[3], &ls[1], &extra};
+	for (int i = 0; i < 4; i++) {
+		size_t x;
+		assert_int_equal(sh_export_history_claim(h, pub[i], 2000, &x), 0);
+		sh_export_history_update(h, x, "x", 1, 2000);
+		sh_export_history_record(h, x, w);
+	}
+	struct withdrawn_count wc = {0};
+	assert_int_equal(sh_export_history_withdrawn(h, 2000, 1000000, count_withdrawn, &wc), 0);
+	assert_int_equal(wc.n, 3);
+	assert_int_equal(sh_export_state_end(st, h), 0);
+	sh_export_history_free(h);
+
+	/* read back: the four published, then the three withdrawn, each once */
+	assert_int_equal(sh_export_history_new(&h), 0);
+	assert_int_equal(sh_export_state_load(path, "stix", &prev, h, why, sizeof(why)), 0);
+	assert_int_equal(prev, 4);
+	const char *order[] = {values[5], values[3], values[1], "198.51.100.7",
+			       values[0], values[2], values[4]};
+	struct sh_listing all[7];
+	for (int i = 0; i < 7; i++)
+		all[i] = mk(order[i], 0);
+	for (int i = 0; i < 7; i++) {
+		size_t x;
+		assert_int_equal(sh_export_history_claim(h, &all[i], 3000, &x), 0);
+		assert_int_equal(x, (size_t)i);
+		const struct sh_export_version *v = sh_export_history_update(h, x, "x", 1, 3000);
+		if (i >= 4) /* withdrawn at 2000, back now: a new version */
+			assert_int_equal(v->modified_ms, 3000);
+		else if (i == 3)
+			assert_int_equal(v->created_ms, 2000);
+		else
+			assert_int_equal(v->modified_ms, 1000);
+	}
+	sh_export_history_free(h);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* A large history round-trips through its (binary) state file in order, and a damaged record
  * is reported with its number. */
 static void test_history_large(void **state)
@@ -563,6 +705,8 @@ int main(void)
 		cmocka_unit_test(test_aggregate),
 		cmocka_unit_test(test_history),
 		cmocka_unit_test(test_parallel_chunks),
+		cmocka_unit_test(test_parallel_serial),
+		cmocka_unit_test(test_state_streamed),
 		cmocka_unit_test(test_history_large),
 		cmocka_unit_test_setup_teardown(test_listing_set, real_setup, real_teardown),
 		cmocka_unit_test_setup_teardown(test_guard_and_atomic_write, real_setup, real_teardown),
