@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +224,9 @@ struct sh_export_target {
 	struct target_file f[TARGET_FILES];
 	char why[512];
 	struct reaper *reaper; /* closes the files commits replaced */
+	/* the new state file and the versions it records (NULL: no state with versions) */
+	struct sh_export_state *state;
+	struct sh_export_history *history;
 };
 
 /* fsync of the directory holding path, so the rename itself survives a crash */
@@ -347,6 +349,16 @@ int sh_export_commit(struct sh_export_target *t, struct sh_wbuf *w)
 	return rc;
 }
 
+int sh_export_versions_final(struct sh_export_target *t)
+{
+	if (!t->state)
+		return 0;
+	int rc = sh_export_state_finish(t->state, t->history);
+	if (rc != 0)
+		snprintf(t->why, sizeof(t->why), "cannot write the state file beside the output");
+	return rc;
+}
+
 int sh_export_prune(struct sh_export_target *t, bool (*stale)(const char *name, void *arg),
 		    void *arg)
 {
@@ -417,8 +429,6 @@ struct sh_export_prefetch {
 static void *prefetch_main(void *arg)
 {
 	struct sh_export_prefetch *p = arg;
-	struct sched_param sp = {0};
-	pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
 	p->rc = sh_export_history_new(&p->hist);
 	if (p->rc == 0)
 		p->rc = sh_export_state_load(p->path, p->f->name, &p->previous,
@@ -570,18 +580,27 @@ int sh_export_run(const struct sh_export_format *f, struct sh_export_ctx *c,
 		c->state = sh_export_state_records(st);
 	}
 	struct sh_export_target t = {.kind = !o->out ? T_STDOUT : f->dir ? T_DIR : T_FILE,
-				     .path = o->out};
+				     .path = o->out, .state = st, .history = c->history};
 	for (size_t i = 0; i < TARGET_FILES; i++)
 		t.f[i].fd = -1;
 	rc = f->write(c, &t);
 	discard(&t);
 	if (rc != 0 && t.why[0])
 		snprintf(res->why, sizeof(res->why), "%s", t.why);
+	if (rc == SH_EFORMAT && hist && sh_export_history_damaged(hist))
+		sh_export_state_damaged(res->state_path, f->name, "entry",
+					sh_export_history_damaged(hist), res->why, sizeof(res->why));
 	if (rc == 0 && o->out) {
 		rc = st ? sh_export_state_end(st, c->history)
 			: sh_export_state_save(res->state_path, f->name, res->entries, c->at, NULL);
 		st = NULL;
-		if (rc != 0)
+		if (rc != 0 && t.why[0])
+			snprintf(res->why, sizeof(res->why), "%s", t.why);
+		if (rc == SH_EFORMAT && hist && sh_export_history_damaged(hist))
+			sh_export_state_damaged(res->state_path, f->name, "entry",
+						sh_export_history_damaged(hist), res->why,
+						sizeof(res->why));
+		else if (rc != 0)
 			snprintf(res->why, sizeof(res->why), "cannot write the state file %.900s",
 				 res->state_path);
 	}

@@ -153,6 +153,9 @@ SH_MUST_CHECK int sh_export_history_claim(struct sh_export_history *h, const str
 					  int64_t now_ms, size_t *index);
 struct sh_export_version *sh_export_history_update(struct sh_export_history *h, size_t index,
 						   const void *content, size_t n, int64_t now_ms);
+/* The number of the damaged record of the state file that made a call fail with SH_EFORMAT,
+ * 0 when none. */
+unsigned long sh_export_history_damaged(const struct sh_export_history *h);
 /* Appends version index's record of the state file to w and marks it saved: the export writes
  * the records of what it publishes as it goes, beside the output; the state file gets the
  * others (withdrawn versions) at its end. For any thread, on different versions. */
@@ -198,6 +201,12 @@ struct sh_export_target;
 SH_MUST_CHECK int sh_export_open(struct sh_export_target *t, const char *name,
 				 struct sh_wbuf **out);
 SH_MUST_CHECK int sh_export_commit(struct sh_export_target *t, struct sh_wbuf *w);
+/* For formats that keep versions: they are final now (their last change made, withdrawn ones
+ * included), so the state file is completed and made durable before the output is committed,
+ * whose replaced files are then freed (a good tenth of a second for hundreds of MB) without
+ * holding it up; the run puts it in place after the output. Without a call, the run completes
+ * it after the output. */
+SH_MUST_CHECK int sh_export_versions_final(struct sh_export_target *t);
 /* Directory targets: removes the files that match (cb true) from the directory, then makes the
  * removal durable (fsync of the directory). For dropping files the new index no longer names,
  * after that index was committed. Nothing for other targets. */
@@ -253,7 +262,7 @@ SH_MUST_CHECK int sh_export_run(const struct sh_export_format *f, struct sh_expo
 
 /* Starts reading the state of the output o names (the last publish, and the versions of
  * STIX and MISP, a million of which take a good fraction of a second) in a thread of its own,
- * at idle priority, to overlap with building the listing set; give it to sh_export_run in
+ * to overlap with building the listing set; give it to sh_export_run in
  * o->prefetch, and free it last (sh_export_prefetch_free waits for the thread, and for the
  * files the run replaced to be freed, which takes a good tenth of a second for hundreds of MB
  * and so overlaps with freeing the rest). *out is NULL without --out. */

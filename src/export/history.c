@@ -28,6 +28,9 @@
 
 #include "export/history.h"
 
+/* The fixed part of a version 3 record. */
+#define REC_SIZE 80
+
 struct slot {
 	uint64_t key;
 	size_t i; /* into v; SIZE_MAX: empty */
@@ -42,6 +45,7 @@ struct sh_export_history {
 	size_t index_cap;
 	bool indexed;
 	size_t expect; /* versions the index should have room for when it is (re)built */
+	bool unindexed_new; /* reserved with nothing remembered: claims append, unindexed */
 	/* where the next look-up probably is: exports walk the listings in the order the
 	 * previous export saved them, so most look-ups are the version after the last one */
 	size_t hint;
@@ -50,6 +54,14 @@ struct sh_export_history {
 	bool unkeyed;
 	char *file; /* the state file's text, which read versions' values point into */
 	size_t file_len;
+	/* the records of a version 3 file not read yet: they are read as the export claims
+	 * versions in the saved order (or all at once when it needs them all), so that the
+	 * thread loading the state ahead only maps the file, and the reading costs the export's
+	 * formatting threads, which wait for the disk, instead of the listings' build */
+	const char *pending;
+	size_t pending_len;
+	unsigned long records;  /* records read */
+	unsigned long damaged;  /* the number of a bad record met, 0 while none */
 	bool mapped; /* file is a private mapping of the state file, else malloc'ed */
 	struct sh_arena arena;
 };
@@ -94,10 +106,15 @@ static struct slot *find_slot(const struct sh_export_history *h, uint64_t key, u
 	}
 }
 
+static int read_records(struct sh_export_history *h, size_t upto);
+
 /* Makes the index hold every version with room for one more. A repeated line of a damaged
  * state file is dropped: the first one counts. */
 static int reindex(struct sh_export_history *h)
 {
+	int rc = read_records(h, SIZE_MAX);
+	if (rc != 0)
+		return rc;
 	if (h->indexed && (h->n + 1) * 2 <= h->index_cap)
 		return 0;
 	size_t cap = h->index_cap ? h->index_cap : 1024;
@@ -152,13 +169,27 @@ static int grow(struct sh_export_history *h, size_t cap)
 	return 0;
 }
 
+/* At most as many versions as the records not read yet can hold (each has a value and its
+ * NUL after the fixed part). */
+static size_t pending_max(const struct sh_export_history *h)
+{
+	return h->pending_len / (REC_SIZE + 2);
+}
+
 int sh_export_history_reserve(struct sh_export_history *h, size_t more)
 {
-	if (more > SIZE_MAX - h->n)
+	size_t have = h->n + pending_max(h);
+	if (more > SIZE_MAX - have)
 		return SH_ENOMEM;
 	/* an index built during these claims is built once, at its full size */
-	h->expect = h->n + more;
-	return grow(h, h->n + more);
+	h->expect = have + more;
+	h->unindexed_new = have == 0;
+	return grow(h, have + more);
+}
+
+unsigned long sh_export_history_damaged(const struct sh_export_history *h)
+{
+	return h->damaged;
 }
 
 /* Appends a version without indexing it (its value copied unless it is in h->file); returns
@@ -214,8 +245,23 @@ int sh_export_history_claim(struct sh_export_history *h, const struct sh_listing
 			    int64_t now_ms, size_t *index)
 {
 	size_t i = h->hint;
-	if (!(i < h->n && h->v[i].type == (uint8_t)l->type && !h->dropped[i] &&
-	      strcmp(h->v[i].value, l->value) == 0)) {
+	if (i >= h->n && h->pending) {
+		int rc = read_records(h, i + 1);
+		if (rc != 0)
+			return rc;
+	}
+	if (h->unindexed_new && !h->indexed) {
+		/* nothing was remembered: every listing is new, none is looked up; the index, should
+		 * a look-up come, is built then */
+		struct sh_export_version nv = {.type = (uint8_t)l->type, .value = l->value,
+					       .created_ms = now_ms, .modified_ms = now_ms,
+					       .fresh = true};
+		if (!push(h, &nv, true))
+			return SH_ENOMEM;
+		h->unkeyed = true;
+		i = h->n - 1;
+	} else if (!(i < h->n && h->v[i].type == (uint8_t)l->type && !h->dropped[i] &&
+		     strcmp(h->v[i].value, l->value) == 0)) {
 		uint64_t key = sh_listing_key_hash(l);
 		int rc = reindex(h);
 		if (rc != 0)
@@ -269,16 +315,16 @@ int sh_export_history_touch(struct sh_export_history *h, const struct sh_listing
 int sh_export_history_withdrawn(struct sh_export_history *h, int64_t now_ms, int64_t keep_ms,
 				int (*cb)(const struct sh_export_version *v, void *arg), void *arg)
 {
+	int rc = read_records(h, SIZE_MAX);
+	if (rc != 0)
+		return rc;
 	/* a version not seen may be the repeat of one that was: the index drops repeats */
 	size_t unseen = 0;
 	for (size_t i = 0; i < h->n; i++)
 		unseen += !h->v[i].seen;
-	if (unseen) {
-		int rc = reindex(h);
-		if (rc != 0)
-			return rc;
-	}
-	for (size_t i = 0; i < h->n; i++) {
+	if (unseen)
+		rc = reindex(h);
+	for (size_t i = 0; i < h->n && rc == 0; i++) {
 		struct sh_export_version *v = &h->v[i];
 		if (v->seen || h->dropped[i])
 			continue;
@@ -290,11 +336,9 @@ int sh_export_history_withdrawn(struct sh_export_history *h, int64_t now_ms, int
 			h->dropped[i] = true;
 			continue;
 		}
-		int rc = cb(v, arg);
-		if (rc != 0)
-			return rc;
+		rc = cb(v, arg);
 	}
-	return 0;
+	return rc;
 }
 
 /* ---- the file ------------------------------------------------------------------------------- */
@@ -474,53 +518,57 @@ static int load_lines(struct sh_export_history *h, char *data, size_t len, bool 
 	return 0;
 }
 
-/* Version 3 records. */
-#define REC_SIZE 80
 
 static uint32_t le32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* The records of data[0..len) into h, in two passes: the first checks them and counts, so the
- * second fills an array of the right size. *entry gets the number of a bad record. */
-static int load_records(struct sh_export_history *h, char *data, size_t len, unsigned long *entry)
+/* Reads pending records into h until it holds upto versions or none is left. A bad record
+ * ends the reading for good: SH_EFORMAT, h->damaged its number. */
+static int read_records(struct sh_export_history *h, size_t upto)
 {
-	size_t n = 0;
-	for (size_t off = 0; off < len; n++) {
-		const uint8_t *r = (const uint8_t *)data + off;
-		size_t vlen = len - off >= REC_SIZE ? le32(r + 4) : 0;
+	if (h->damaged)
+		return SH_EFORMAT;
+	while (h->n < upto && h->pending_len) {
+		const uint8_t *r = (const uint8_t *)h->pending;
+		size_t len = h->pending_len;
+		size_t vlen = len >= REC_SIZE ? le32(r + 4) : 0;
 		if (vlen == 0 || r[0] < SH_IND_IP || r[0] > SH_IND_URL ||
 		    (r[1] & ~(SH_DIGEST_UUID | SH_DIGEST_MD5)) || r[2] || r[3] ||
-		    len - off - REC_SIZE <= vlen || r[REC_SIZE + vlen] != '\0' ||
+		    len - REC_SIZE <= vlen || r[REC_SIZE + vlen] != '\0' ||
 		    memchr(r + REC_SIZE, '\0', vlen)) {
-			*entry = n + 1;
+			h->damaged = h->records + 1;
+			h->pending = NULL;
+			h->pending_len = 0;
 			return SH_EFORMAT;
 		}
-		off += REC_SIZE + vlen + 1;
-	}
-	if (n == 0)
-		return 0;
-	h->v = malloc(n * sizeof(*h->v));
-	h->dropped = calloc(n, sizeof(*h->dropped));
-	if (!h->v || !h->dropped)
-		return SH_ENOMEM;
-	h->n = h->cap = n;
-	h->unkeyed = true;
-	size_t off = 0;
-	for (size_t i = 0; i < n; i++) {
-		const uint8_t *r = (const uint8_t *)data + off;
-		size_t vlen = le32(r + 4);
-		h->v[i] = (struct sh_export_version){
-			.type = r[0], .value = data + off + REC_SIZE,
+		struct sh_export_version v = {
+			.type = r[0], .value = h->pending + REC_SIZE,
 			.created_ms = (int64_t)le64(r + 8), .modified_ms = (int64_t)le64(r + 16),
 			.content = le64(r + 24), .first_seen = (int64_t)le64(r + 32),
 			.revoked_ms = (int64_t)le64(r + 40), .digests = r[1]};
-		memcpy(h->v[i].uuid, r + 48, 16);
-		memcpy(h->v[i].md5, r + 64, 16);
-		off += REC_SIZE + vlen + 1;
+		memcpy(v.uuid, r + 48, 16);
+		memcpy(v.md5, r + 64, 16);
+		if (!push(h, &v, false))
+			return SH_ENOMEM;
+		h->records++;
+		h->pending += REC_SIZE + vlen + 1;
+		h->pending_len -= REC_SIZE + vlen + 1;
 	}
+	if (!h->pending_len)
+		h->pending = NULL;
 	return 0;
+}
+
+void sh_export_state_damaged(const char *path, const char *format, const char *where,
+			     unsigned long n, char *why, size_t why_len)
+{
+	snprintf(why, why_len,
+		 "the state file %.400s is damaged at %s %lu (not written by this version of sheriff "
+		 "for --format %s?); move it away to start afresh, which also resets the shrink "
+		 "check",
+		 path, where, n, format);
 }
 
 int sh_export_state_load(const char *path, const char *format, long long *previous,
@@ -536,7 +584,7 @@ int sh_export_state_load(const char *path, const char *format, long long *previo
 	int rc = map_file(path, &data, &len, &mapped, why, why_len);
 	if (rc != 0)
 		return rc;
-	unsigned long line = 0, entry = 0;
+	unsigned long line = 0;
 	char *p = data, *f[8];
 	size_t nf;
 	if (next_line(&p, data + len, f, &nf)) {
@@ -549,24 +597,26 @@ int sh_export_state_load(const char *path, const char *format, long long *previo
 			rc = SH_EFORMAT;
 		else
 			*previous = x[0];
-		/* a fresh h gets the versions, which then point into the file's text */
+		/* a fresh h gets the versions, which then point into the file's text; version 3
+		 * records are read as they are needed */
 		size_t rest = p < data + len ? (size_t)(data + len - p) : 0;
-		if (rc == 0 && h && h->n == 0)
-			rc = version == 3 ? load_records(h, p, rest, &entry)
-					  : load_lines(h, p, rest, version == 1, &line);
+		if (rc == 0 && h && h->n == 0 && !h->pending && version == 3 && rest) {
+			h->pending = p;
+			h->pending_len = rest;
+			h->unkeyed = true;
+			rc = grow(h, pending_max(h)) == 0 ? 0 : SH_ENOMEM;
+		} else if (rc == 0 && h && h->n == 0 && !h->pending && version < 3) {
+			rc = load_lines(h, p, rest, version == 1, &line);
+		}
 	}
 	if (rc == SH_EFORMAT)
-		snprintf(why, why_len,
-			 "the state file %.400s is damaged at %s %lu (not written by this version of "
-			 "sheriff for --format %s?); move it away to start afresh, which also resets "
-			 "the shrink check",
-			 path, entry ? "entry" : "line", entry ? entry : line, format);
+		sh_export_state_damaged(path, format, "line", line, why, why_len);
 	if (rc == 0 && line == 0) {
 		snprintf(why, why_len, "the state file %.400s is empty; move it away to start afresh",
 			 path);
 		rc = SH_EFORMAT;
 	}
-	if (h && h->n && !h->file) {
+	if (h && (h->n || h->pending) && !h->file) {
 		h->file = data;
 		h->file_len = len;
 		h->mapped = mapped;
@@ -610,6 +660,7 @@ struct sh_export_state {
 	char tmp[4200], path[4096];
 	int fd;
 	struct sh_wbuf w;
+	bool finished; /* complete and durable, not yet in place */
 };
 
 int sh_export_state_begin(const char *path, const char *format, unsigned long entries,
@@ -664,35 +715,25 @@ void sh_export_state_abort(struct sh_export_state *s)
 	free(s);
 }
 
-/* Versions per chunk of the state file formatted in parallel. */
-#define SAVE_CHUNK 16384
-
-static int save_chunk(void *arg, size_t k, struct sh_export_chunk *out)
+int sh_export_state_finish(struct sh_export_state *s, struct sh_export_history *h)
 {
-	const struct sh_export_history *h = arg;
-	size_t end = h->n - k * SAVE_CHUNK > SAVE_CHUNK ? (k + 1) * SAVE_CHUNK : h->n;
-	for (size_t i = k * SAVE_CHUNK; i < end; i++)
+	if (s->finished)
+		return 0;
+	int rc = h ? read_records(h, SIZE_MAX) : 0;
+	for (size_t i = 0; rc == 0 && h && i < h->n; i++) {
 		if (!h->dropped[i] && !h->v[i].saved)
-			put_record(&h->v[i], &out->text);
-	return 0;
-}
-
-int sh_export_state_end(struct sh_export_state *s, struct sh_export_history *h)
-{
-	int rc = 0;
-	if (h && h->n) {
-		struct sh_export_par *par;
-		rc = sh_export_par_start((h->n + SAVE_CHUNK - 1) / SAVE_CHUNK, save_chunk, h, &par);
-		if (rc == 0) {
-			for (struct sh_export_chunk *k; (k = sh_export_par_next(par)) != NULL;)
-				sh_wb_put(&s->w, k->text.buf, k->text.len);
-			rc = sh_export_par_end(par);
-		}
-		for (size_t i = 0; i < h->n; i++)
-			h->v[i].saved = false;
+			put_record(&h->v[i], &s->w);
+		h->v[i].saved = false;
 	}
 	if (rc == 0)
 		rc = sh_wbuf_flush(&s->w) == 0 && fsync(s->fd) == 0 ? 0 : SH_EIO;
+	s->finished = rc == 0;
+	return rc;
+}
+
+int sh_export_state_publish(struct sh_export_state *s)
+{
+	int rc = s->finished ? 0 : SH_EINVAL;
 	sh_wbuf_fini(&s->w);
 	if (close(s->fd) != 0)
 		rc = SH_EIO;
@@ -702,6 +743,16 @@ int sh_export_state_end(struct sh_export_state *s, struct sh_export_history *h)
 		unlink(s->tmp);
 	free(s);
 	return rc;
+}
+
+int sh_export_state_end(struct sh_export_state *s, struct sh_export_history *h)
+{
+	int rc = sh_export_state_finish(s, h);
+	if (rc != 0) {
+		sh_export_state_abort(s);
+		return rc;
+	}
+	return sh_export_state_publish(s);
 }
 
 int sh_export_state_save(const char *path, const char *format, unsigned long entries, int64_t at,

@@ -278,6 +278,8 @@ static int stix_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 	if (rc == 0 && c->history)
 		rc = sh_export_history_withdrawn(c->history, r.now_ms, c->policy->withdrawn_keep * 1000,
 						 stix_withdrawn, &r);
+	if (rc == 0)
+		rc = sh_export_versions_final(t);
 	if (rc != 0)
 		return rc;
 	sh_wb_str(r.w, "\n]}\n");
@@ -805,6 +807,8 @@ static int misp_write(const struct sh_export_ctx *c, struct sh_export_target *t)
 	if (rc == 0 && c->history)
 		rc = sh_export_history_withdrawn(c->history, r.now_ms, c->policy->withdrawn_keep * 1000,
 						 misp_withdrawn, NULL);
+	if (rc == 0)
+		rc = sh_export_versions_final(t);
 	if (rc == 0)
 		rc = sh_export_commit(t, hashes);
 	struct sh_wbuf *w;

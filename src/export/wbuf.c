@@ -569,6 +569,10 @@ static int par_serial(struct sh_export_par *p, size_t k)
 	pthread_mutex_unlock(&p->mu);
 	int rc = p->serial(p->arg, k);
 	pthread_mutex_lock(&p->mu);
+	if (rc != 0) { /* before the next step may start */
+		p->rc = p->rc ? p->rc : rc;
+		p->stop = true;
+	}
 	p->turn = k + 1;
 	pthread_cond_broadcast(&p->cv);
 	return rc;

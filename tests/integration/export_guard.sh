@@ -98,6 +98,30 @@ done
 wait $writer
 check "$reads reads during 30 exports: every one a complete version" test $seen_bad -eq 0
 check "no temporary file is left" bash -c "! ls -A '$T/pub' | grep -q '^\\.atomic\\.csv\\.[A-Za-z0-9]\\{6\\}\$'"
+# ---- a damaged state file ---------------------------------------------------------------------
+# STIX remembers each indicator's version in the state beside the bundle, read as the export
+# walks it: a record damaged on disk fails the export, which names it, and the published
+# bundle stays as it was
+expect_rc 0 "stix export with its state" \
+	"$SHERIFF" export --db "$DB" --at $AT1 --format stix --out "$T/pub/b.json" 2> /dev/null
+cp "$T/pub/b.json" "$T/b.published"
+python3 - "$T/pub/.b.json.stix.state" <<'PY'
+import sys
+p = sys.argv[1]
+d = bytearray(open(p, 'rb').read())
+off = d.index(b'\n') + 1
+for _ in range(2):  # to the third record: an 80-byte part, then the value and its NUL
+    off += 80 + int.from_bytes(d[off + 4:off + 8], 'little') + 1
+d[off] = 9  # its type byte
+open(p, 'wb').write(d)
+PY
+expect_rc 3 "the next export fails" \
+	"$SHERIFF" export --db "$DB" --at 2019-09-22T00:00:00Z --format stix --out "$T/pub/b.json" \
+	2> "$T/damaged.err"
+check "  and says where the state is damaged" grep -q 'b.json.stix.state is damaged at entry 3 ' "$T/damaged.err"
+check "  and the published bundle stays byte-identical" cmp -s "$T/b.published" "$T/pub/b.json"
+check "  and no temporary file is left" bash -c "[ \$(ls -A '$T/pub' | grep -c '^\.b\.json\.') -eq 1 ]"
+
 # ---- whole networks with a bph verdict ---------------------------------------------------------
 # the constructed store of intel.sh: a hoster (AS64500, 45.0.0.0/22) keeping 4 indicators up
 # for weeks gets the bph verdict; an ISP with one-day infections and a one-indicator network

@@ -264,7 +264,11 @@ static void test_history(void **state)
 	fputs("1\tx\n", f);
 	fclose(f);
 	assert_int_equal(sh_export_history_new(&h), 0);
-	assert_int_equal(sh_export_state_load(path, "stix", &prev, h, why, sizeof(why)), SH_EFORMAT);
+	assert_int_equal(sh_export_state_load(path, "stix", &prev, h, why, sizeof(why)), 0);
+	/* the records (a, b and the garbage) are read when needed: all of them here */
+	assert_int_equal(sh_export_history_withdrawn(h, 9000, 100000, count_withdrawn, &ctr),
+			 SH_EFORMAT);
+	assert_int_equal(sh_export_history_damaged(h), 3);
 	sh_export_history_free(h);
 
 	/* a version 1 file (FNV-1a content hashes) still counts: the same content keeps its
@@ -556,11 +560,32 @@ static void test_history_large(void **state)
 	assert_int_equal(fseek(f, off, SEEK_SET), 0);
 	fputc(9, f);
 	fclose(f);
+	/* records are read as the claims reach them: the walk in order stops at the bad one, and
+	 * a look-up that needs them all (an unknown listing) fails as well */
 	assert_int_equal(sh_export_history_new(&h), 0);
-	assert_int_equal(sh_export_state_load(path, "misp", &prev, h, why, sizeof(why)), SH_EFORMAT);
+	assert_int_equal(sh_export_state_load(path, "misp", &prev, h, why, sizeof(why)), 0);
+	assert_int_equal(sh_export_history_reserve(h, N), 0);
+	size_t i = 0;
+	int rc = 0;
+	for (; i < N && (rc = sh_export_history_claim(h, &ls[i], 99999, &idx)) == 0; i++)
+		assert_int_equal(idx, i);
+	assert_int_equal(rc, SH_EFORMAT);
+	assert_int_equal(i, 3 * N / 4);
+	assert_int_equal(sh_export_history_damaged(h), 3 * N / 4 + 1);
+	assert_int_equal(sh_export_history_claim(h, &other, 99999, &idx), SH_EFORMAT);
+	sh_export_state_damaged(path, "misp", "entry", sh_export_history_damaged(h), why,
+				sizeof(why));
 	char want[64];
 	snprintf(want, sizeof(want), "damaged at entry %d ", 3 * N / 4 + 1);
 	assert_non_null(strstr(why, want));
+	sh_export_history_free(h);
+	/* and so does a state file that is read whole (a new one written from it) */
+	assert_int_equal(sh_export_history_new(&h), 0);
+	assert_int_equal(sh_export_state_load(path, "misp", &prev, h, why, sizeof(why)), 0);
+	char copy[160];
+	snprintf(copy, sizeof(copy), "%s.copy", path);
+	assert_int_equal(sh_export_state_save(copy, "misp", N, 5, h), SH_EFORMAT);
+	assert_int_equal(access(copy, F_OK), -1);
 	sh_export_history_free(h);
 	unlink(path);
 	rmdir(dir);
