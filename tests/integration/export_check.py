@@ -243,7 +243,16 @@ def check_misp(d):
             fail('event %s: date or timestamp' % eu)
         seen = set()
         newest = 0
+        cats = [t['name'] for t in ev.get('Tag', []) if t['name'].startswith('sheriff:category=')]
+        if len(cats) != 1:
+            fail('event %s: %d category tags' % (eu, len(cats)))
+        cat = cats[0].split('=', 1)[1].strip('"')
         for a in ev['Attribute']:
+            # one event per category and day of first sighting
+            if not a.get('comment', '').startswith(cat + ':') or \
+                    a.get('first_seen', ev['date'])[:10] != ev['date']:
+                fail('event %s (%s, %s): attribute %s of another category or day'
+                     % (eu, cat, ev['date'], a['value']))
             for k in ('uuid', 'type', 'category', 'value', 'to_ids', 'timestamp'):
                 if k not in a:
                     fail('event %s: attribute without %s' % (eu, k))

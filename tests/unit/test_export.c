@@ -592,6 +592,85 @@ static void test_history_large(void **state)
 	free(ls);
 }
 
+/* A MISP feed of many events (more groups of category and day than either half of the
+ * listings starts its table with): one event file per group, each with its own attributes in
+ * the set's order, and hashes.csv with a line per attribute. */
+static size_t count_str(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	static char buf[1 << 20];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f), k = 0;
+	fclose(f);
+	buf[n] = '\0';
+	for (const char *p = buf; (p = strstr(p, needle)) != NULL; p++)
+		k++;
+	return k;
+}
+
+static void test_misp_many_events(void **state)
+{
+	(void)state;
+	enum { DAYS = 150, CATS = 2, PER = 10, N = DAYS * CATS * PER };
+	static char values[N][20];
+	struct sh_listing *v = calloc(N, sizeof(*v));
+	assert_non_null(v);
+	struct sh_policy *p;
+	assert_int_equal(sh_policy_new(&p), 0);
+	assert_true(p->n_cats >= CATS);
+	int64_t day0 = 1577836800; /* 2020-01-01 */
+	for (size_t i = 0; i < N; i++) {
+		/* addresses in order (the set's), groups interleaved over the whole set */
+		snprintf(values[i], sizeof(values[i]), "10.%zu.%zu.%zu", i / 65536, i / 256 % 256,
+			 i % 256);
+		v[i] = mk(values[i], day0 + 400 * 86400);
+		v[i].cat = (uint16_t)(i % CATS);
+		v[i].first_seen = day0 + (int64_t)(i / CATS % DAYS) * 86400 + 3600;
+		v[i].last_seen = v[i].first_seen;
+	}
+	struct sh_listing_set set = {.v = v, .n = N, .policy = p};
+	char dir[] = "/tmp/sh-misp-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char out[128];
+	snprintf(out, sizeof(out), "%s/feed", dir);
+	struct sh_export_ctx c = {.set = &set, .policy = p, .at = day0 + 200 * 86400, .tool = "test"};
+	struct sh_export_opts o = {.out = out};
+	struct sh_export_result res;
+	assert_int_equal(sh_export_run(&sh_export_misp, &c, &o, &res), 0);
+	assert_int_equal(res.entries, N);
+	char path[256];
+	snprintf(path, sizeof(path), "%s/manifest.json", out);
+	assert_int_equal(count_str(path, "\"date\":"), DAYS * CATS);
+	snprintf(path, sizeof(path), "%s/hashes.csv", out);
+	assert_int_equal(count_str(path, "\n"), N);
+	/* the event of category 1 on day 77: its ten attributes, in order */
+	char key[200], uuid[37];
+	snprintf(key, sizeof(key), "misp-event:%s:%s:2020-03-18", p->publisher, p->cats[1].name);
+	sh_uuid5(sh_uuid_ns_sheriff, key, strlen(key), uuid);
+	snprintf(path, sizeof(path), "%s/%s.json", out, uuid);
+	assert_int_equal(count_str(path, "{\"uuid\":\""), PER + 1);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	static char text[1 << 16];
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	const char *at = text;
+	for (size_t k = 0; k < PER; k++) {
+		size_t i = (k * DAYS + 77) * CATS + 1;
+		char want[40];
+		snprintf(want, sizeof(want), "\"value\":\"%s\"", values[i]);
+		const char *x = strstr(at, want);
+		assert_non_null(x);
+		at = x + 1;
+	}
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	sh_policy_free(p);
+	free(v);
+}
+
 /* ---- the listing set and the guard on a real feed slice ------------------------------- */
 struct real {
 	char dir[64], db[128];
@@ -733,6 +812,7 @@ int main(void)
 		cmocka_unit_test(test_parallel_serial),
 		cmocka_unit_test(test_state_streamed),
 		cmocka_unit_test(test_history_large),
+		cmocka_unit_test(test_misp_many_events),
 		cmocka_unit_test_setup_teardown(test_listing_set, real_setup, real_teardown),
 		cmocka_unit_test_setup_teardown(test_guard_and_atomic_write, real_setup, real_teardown),
 	};
