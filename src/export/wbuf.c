@@ -25,6 +25,10 @@
 #include "lib/timefmt.h"
 
 #define WBUF_SIZE (4u << 20)
+/* Direct writes go in larger pieces: with 8 MiB a write a STIX export kept the disk busier
+ * (its write phase 0.86 s against 0.97 s with 4 MiB, the median of 7 runs each); 16 MiB was
+ * no better. */
+#define DIRECT_SIZE (8u << 20)
 #define DIRECT_ALIGN 4096u
 
 int sh_wbuf_init(struct sh_wbuf *w, int fd)
@@ -42,10 +46,10 @@ int sh_wbuf_init_direct(struct sh_wbuf *w, int fd)
 {
 	memset(w, 0, sizeof(*w));
 	w->fd = fd;
-	w->buf = aligned_alloc(DIRECT_ALIGN, WBUF_SIZE);
+	w->buf = aligned_alloc(DIRECT_ALIGN, DIRECT_SIZE);
 	if (!w->buf)
 		return SH_ENOMEM;
-	w->cap = WBUF_SIZE;
+	w->cap = DIRECT_SIZE;
 	int fl = fcntl(fd, F_GETFL);
 	w->direct = fl >= 0 && lseek(fd, 0, SEEK_CUR) == 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0;
 	return 0;
