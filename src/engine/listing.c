@@ -1139,8 +1139,9 @@ static const char *time_text(int64_t t)
 	return memo[k].s;
 }
 
-size_t sh_listing_evidence(const struct sh_listing_set *set, const struct sh_listing *l,
-			   char *buf, size_t n)
+/* The evidence, with its times and online mark when with_times. */
+static size_t evidence(const struct sh_listing_set *set, const struct sh_listing *l, char *buf,
+		       size_t n, bool with_times)
 {
 	size_t off = 0;
 	if (n)
@@ -1151,9 +1152,6 @@ size_t sh_listing_evidence(const struct sh_listing_set *set, const struct sh_lis
 	}
 	/* by hand rather than snprintf: exports format a million of these */
 	const struct sh_policy_category *c = &set->policy->cats[l->cat];
-	char first[SH_TIME_STRLEN], last[SH_TIME_STRLEN];
-	memcpy(first, time_text(l->first_seen), sizeof(first));
-	memcpy(last, time_text(l->last_seen), sizeof(last));
 	put(buf, n, &off, c->name);
 	put(buf, n, &off, ": ");
 	if (l->network) {
@@ -1170,13 +1168,27 @@ size_t sh_listing_evidence(const struct sh_listing_set *set, const struct sh_lis
 		put(buf, n, &off, " via ");
 		put(buf, n, &off, l->sources);
 	}
+	if (!with_times)
+		return off;
 	put(buf, n, &off, "; first ");
-	put(buf, n, &off, first);
+	put(buf, n, &off, time_text(l->first_seen));
 	put(buf, n, &off, "; last ");
-	put(buf, n, &off, last);
+	put(buf, n, &off, time_text(l->last_seen));
 	if (l->flags & SH_LF_ONLINE)
 		put(buf, n, &off, "; online");
 	return off;
+}
+
+size_t sh_listing_evidence(const struct sh_listing_set *set, const struct sh_listing *l,
+			   char *buf, size_t n)
+{
+	return evidence(set, l, buf, n, true);
+}
+
+size_t sh_listing_reason(const struct sh_listing_set *set, const struct sh_listing *l,
+			 char *buf, size_t n)
+{
+	return evidence(set, l, buf, n, false);
 }
 
 uint64_t sh_listing_key_hash(const struct sh_listing *l)

@@ -77,6 +77,10 @@ void sh_listing_set_fini(struct sh_listing_set *set);
  * (like snprintf); buf always NUL-terminated when n > 0. */
 size_t sh_listing_evidence(const struct sh_listing_set *set, const struct sh_listing *l,
 			   char *buf, size_t n);
+/* The same without its times and online mark ("malware: malware_download (Mozi) via
+ * urlhaus"), for formats that carry those in fields of their own. */
+size_t sh_listing_reason(const struct sh_listing_set *set, const struct sh_listing *l,
+			 char *buf, size_t n);
 
 /* A 64-bit hash of the listing's key (type and value), stable across runs and machines. */
 uint64_t sh_listing_key_hash(const struct sh_listing *l);

@@ -454,6 +454,10 @@ static int map_file(const char *path, char **data, size_t *len, bool *mapped, ch
 		/* not MAP_POPULATE: on a writable private mapping it would copy every page */
 		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 		if (m != MAP_FAILED) {
+			/* the records are read later, as the export reaches them, while the disk is
+			 * busy with the new output: read the file now, while the store is read (the
+			 * state was written past the page cache, so none of it is cached) */
+			posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
 			close(fd);
 			*data = m;
 			*len = (size_t)st.st_size;

@@ -108,6 +108,14 @@ static void put_description(struct sh_wbuf *w, const struct sh_export_ctx *c,
 	sh_wb_json_str(w, buf);
 }
 
+/* The reason without its times, for MISP, whose attributes carry them in fields of their own. */
+static void put_reason(struct sh_wbuf *w, const struct sh_export_ctx *c, const struct sh_listing *l)
+{
+	char buf[1024];
+	sh_listing_reason(c->set, l, buf, sizeof(buf));
+	sh_wb_json_str(w, buf);
+}
+
 /* ---- STIX 2.1 ---------------------------------------------------------------------------- */
 /* Listings per chunk formatted in parallel: a few MB of text each. */
 #define STIX_CHUNK 4096
@@ -623,7 +631,7 @@ static int misp_chunk(void *arg, size_t k, struct sh_export_chunk *out)
 				"\"distribution\":\"5\",\"value\":");
 		sh_wb_json_str(body, l->value);
 		sh_wb_str(body, ",\"comment\":");
-		put_description(body, r->c, l);
+		put_reason(body, r->c, l);
 		sh_wb_str(body, ",\"first_seen\":\"");
 		sh_wb_time_us(body, l->first_seen);
 		/* last seen cut to the day (stable while merely seen again), never before the first
