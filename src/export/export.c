@@ -227,6 +227,7 @@ struct sh_export_target {
 	/* the new state file and the versions it records (NULL: no state with versions) */
 	struct sh_export_state *state;
 	struct sh_export_history *history;
+	const char *state_path;
 };
 
 /* fsync of the directory holding path, so the rename itself survives a crash */
@@ -333,7 +334,8 @@ int sh_export_commit(struct sh_export_target *t, struct sh_wbuf *w)
 		rc = SH_EIO;
 	else if (rc != 0)
 		close(f->fd);
-	int replaced = rc == 0 ? open(f->final, O_RDONLY | O_CLOEXEC) : -1;
+	/* O_NONBLOCK: an output path naming a FIFO must not block here */
+	int replaced = rc == 0 ? open(f->final, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) : -1;
 	if (rc == 0 && rename(f->tmp, f->final) != 0)
 		rc = SH_EIO;
 	if (rc != 0) {
@@ -355,7 +357,7 @@ int sh_export_versions_final(struct sh_export_target *t)
 		return 0;
 	int rc = sh_export_state_finish(t->state, t->history);
 	if (rc != 0)
-		snprintf(t->why, sizeof(t->why), "cannot write the state file beside the output");
+		snprintf(t->why, sizeof(t->why), "cannot write the state file %.400s", t->state_path);
 	return rc;
 }
 
@@ -580,7 +582,8 @@ int sh_export_run(const struct sh_export_format *f, struct sh_export_ctx *c,
 		c->state = sh_export_state_records(st);
 	}
 	struct sh_export_target t = {.kind = !o->out ? T_STDOUT : f->dir ? T_DIR : T_FILE,
-				     .path = o->out, .state = st, .history = c->history};
+				     .path = o->out, .state = st, .history = c->history,
+				     .state_path = res->state_path};
 	for (size_t i = 0; i < TARGET_FILES; i++)
 		t.f[i].fd = -1;
 	rc = f->write(c, &t);
@@ -594,8 +597,6 @@ int sh_export_run(const struct sh_export_format *f, struct sh_export_ctx *c,
 		rc = st ? sh_export_state_end(st, c->history)
 			: sh_export_state_save(res->state_path, f->name, res->entries, c->at, NULL);
 		st = NULL;
-		if (rc != 0 && t.why[0])
-			snprintf(res->why, sizeof(res->why), "%s", t.why);
 		if (rc == SH_EFORMAT && hist && sh_export_history_damaged(hist))
 			sh_export_state_damaged(res->state_path, f->name, "entry",
 						sh_export_history_damaged(hist), res->why,

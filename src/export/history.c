@@ -522,7 +522,6 @@ static int load_lines(struct sh_export_history *h, char *data, size_t len, bool 
 	return 0;
 }
 
-
 static uint32_t le32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
