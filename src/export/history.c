@@ -60,7 +60,6 @@ struct sh_export_history {
 	 * formatting threads, which wait for the disk, instead of the listings' build */
 	const char *pending;
 	size_t pending_len;
-	unsigned long records;  /* records read */
 	unsigned long damaged;  /* the number of a bad record met, 0 while none */
 	bool mapped; /* file is a private mapping of the state file, else malloc'ed */
 	struct sh_arena arena;
@@ -541,7 +540,9 @@ static int read_records(struct sh_export_history *h, size_t upto)
 		    (r[1] & ~(SH_DIGEST_UUID | SH_DIGEST_MD5)) || r[2] || r[3] ||
 		    len - REC_SIZE <= vlen || r[REC_SIZE + vlen] != '\0' ||
 		    memchr(r + REC_SIZE, '\0', vlen)) {
-			h->damaged = h->records + 1;
+			/* nothing but records is in v while some are pending (a look-up reads them
+			 * all before a new version goes in) */
+			h->damaged = (unsigned long)h->n + 1;
 			h->pending = NULL;
 			h->pending_len = 0;
 			return SH_EFORMAT;
@@ -555,7 +556,6 @@ static int read_records(struct sh_export_history *h, size_t upto)
 		memcpy(v.md5, r + 64, 16);
 		if (!push(h, &v, false))
 			return SH_ENOMEM;
-		h->records++;
 		h->pending += REC_SIZE + vlen + 1;
 		h->pending_len -= REC_SIZE + vlen + 1;
 	}
