@@ -702,13 +702,9 @@ static int misp_plan(struct misp_run *r, size_t n)
 		const struct misp_item *it = &r->items[i];
 		while (j < n && r->items[j].cat == it->cat && r->items[j].day == it->day)
 			j++;
-		if (r->n_events == cap_events) {
-			cap_events = cap_events ? cap_events * 2 : 64;
-			struct misp_event *ne = realloc(r->events, cap_events * sizeof(*ne));
-			if (!ne)
-				return SH_ENOMEM;
-			r->events = ne;
-		}
+		if (sh_array_grow((void **)&r->events, &cap_events, r->n_events + 1,
+				  sizeof(*r->events)) != 0)
+			return SH_ENOMEM;
 		struct misp_event *e = &r->events[r->n_events];
 		const char *catname = c->policy->cats[it->cat].name;
 		char d[SH_TIME_STRLEN], key[200];
@@ -724,13 +720,9 @@ static int misp_plan(struct misp_run *r, size_t n)
 		snprintf(e->info, sizeof(e->info), "%s %s listings first seen %s", c->policy->publisher,
 			 catname, e->date);
 		for (size_t from = i; from < j; from += MISP_CHUNK) {
-			if (r->n_chunks == cap_chunks) {
-				cap_chunks = cap_chunks ? cap_chunks * 2 : 64;
-				struct misp_chunk *nc = realloc(r->chunks, cap_chunks * sizeof(*nc));
-				if (!nc)
-					return SH_ENOMEM;
-				r->chunks = nc;
-			}
+			if (sh_array_grow((void **)&r->chunks, &cap_chunks, r->n_chunks + 1,
+					  sizeof(*r->chunks)) != 0)
+				return SH_ENOMEM;
 			r->chunks[r->n_chunks++] = (struct misp_chunk){
 				.event = r->n_events, .from = from,
 				.to = j - from > MISP_CHUNK ? from + MISP_CHUNK : j, .first = from == i};
