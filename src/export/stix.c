@@ -4,9 +4,9 @@
  * machine. With an output path, the state beside it remembers each object's version: `created`
  * stays, `modified` moves only when the published content changes, and an indicator that
  * is no longer listed is published once more as revoked (and kept so for the policy's
- * withdrawn_keep). Times inside the objects are cut to the day (last seen) or rounded up to
- * the next midnight (valid_until), so an indicator that is merely seen again does not get a
- * new version on every run. */
+ * withdrawn_keep). The last sighting is given as a date and the expiry is rounded up to the
+ * next midnight (valid_until), so an indicator that is merely seen again does not get a new
+ * version on every run. */
 #include <dirent.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -94,17 +94,22 @@ static const char *stix_type(const struct sh_listing *l)
 	return "x-unknown";
 }
 
-/* Description with day-precision dates: stable while an indicator is simply seen again. */
+/* The reason and the day of the last sighting: stable while an indicator is merely seen again.
+ * The first sighting is valid_from, to the second. */
 static void put_description(struct sh_wbuf *w, const struct sh_export_ctx *c,
 			    const struct sh_listing *l)
 {
-	/* the evidence with its times cut to the day (the times are its two 20-byte fields) */
-	char buf[1024];
-	struct sh_listing day = *l;
-	day.first_seen -= ((day.first_seen % 86400) + 86400) % 86400;
-	day.last_seen -= ((day.last_seen % 86400) + 86400) % 86400;
-	day.flags &= (uint16_t)~SH_LF_ONLINE;
-	sh_listing_evidence(c->set, &day, buf, sizeof(buf));
+	static const char last[] = "; last seen ";
+	char buf[1024], t[SH_TIME_STRLEN];
+	size_t room = sizeof(buf) - (sizeof(last) - 1) - 10;
+	size_t n = sh_listing_reason(c->set, l, buf, room);
+	if (n >= room)
+		n = room - 1; /* cut, as every evidence text is at its buffer's size */
+	memcpy(buf + n, last, sizeof(last) - 1);
+	n += sizeof(last) - 1;
+	sh_time_format(l->last_seen, t);
+	memcpy(buf + n, t, 10); /* the date of "2020-02-07T12:08:47Z" */
+	buf[n + 10] = '\0';
 	sh_wb_json_str(w, buf);
 }
 
