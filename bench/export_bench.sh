@@ -97,5 +97,5 @@ for spec in csv json rbldnsd:ip4trie rbldnsd:dnset rpz zone:ip4 zone:domain drop
 	x=$(echo "${t%% *} $yw" | awk '{ printf "%.2f", $1 / $2 }')
 	mb=$(du -sb --exclude='.*' "$out" | awk '{ printf "%.1f", $1 / 1048576 }')
 	printf '%-22s %8s %8s %8s %12s %10s\n' "$spec" $t "$x" "$entries" "$mb"
-	rm -rf "$out"
+	rm -rf "$out" "$W/.${out##*/}".*  # with its state and spare
 done

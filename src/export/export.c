@@ -214,8 +214,7 @@ enum target_kind { T_STDOUT, T_FILE, T_DIR };
 struct target_file {
 	struct sh_wbuf w;
 	bool open;
-	int fd;
-	char tmp[4096], final[4096];
+	struct sh_replace r; /* r.fd is stdout's for a stdout target */
 };
 
 struct sh_export_target {
@@ -242,26 +241,25 @@ static void sync_dir_of(const char *path)
 	}
 }
 
-/* A temporary file beside final, readable like a normally created file. */
+/* The file that will replace final, readable like a normally created file; the file it
+ * replaces stays beside it as the spare (replace.c). */
 static int open_temp(struct sh_export_target *t, struct target_file *f, const char *final)
 {
-	char dir[4096], base[4096];
+	char dir[4096], base[4096], tmpl[4096], spare[4096];
 	snprintf(dir, sizeof(dir), "%s", final);
 	snprintf(base, sizeof(base), "%s", final);
-	int n = snprintf(f->tmp, sizeof(f->tmp), "%s/.%s.XXXXXX", dirname(dir), basename(base));
-	if (n < 0 || (size_t)n >= sizeof(f->tmp) || strlen(final) >= sizeof(f->final))
+	const char *d = dirname(dir), *b = basename(base);
+	int n = snprintf(tmpl, sizeof(tmpl), "%s/.%s.XXXXXX", d, b);
+	int m = snprintf(spare, sizeof(spare), "%s/.%s.spare", d, b);
+	if (n < 0 || (size_t)n >= sizeof(tmpl) || m < 0 || (size_t)m >= sizeof(spare))
 		return SH_ETOOLONG;
-	snprintf(f->final, sizeof(f->final), "%s", final);
-	f->fd = mkstemp(f->tmp);
-	if (f->fd < 0) {
-		snprintf(t->why, sizeof(t->why), "cannot create a file beside %.400s: %s", final,
-			 strerror(errno));
-		return SH_EIO;
-	}
 	mode_t um = umask(0);
 	umask(um);
-	fchmod(f->fd, 0666 & ~um);
-	return 0;
+	int rc = sh_replace_open(&f->r, final, tmpl, spare, 0666 & ~um);
+	if (rc == SH_EIO)
+		snprintf(t->why, sizeof(t->why), "cannot create a file beside %.400s: %s", final,
+			 strerror(errno));
+	return rc;
 }
 
 int sh_export_open(struct sh_export_target *t, const char *name, struct sh_wbuf **out)
@@ -275,7 +273,7 @@ int sh_export_open(struct sh_export_target *t, const char *name, struct sh_wbuf 
 	struct target_file *f = &t->f[i];
 	int rc = 0;
 	if (t->kind == T_STDOUT) {
-		f->fd = STDOUT_FILENO;
+		f->r.fd = STDOUT_FILENO;
 	} else if (t->kind == T_FILE) {
 		rc = open_temp(t, f, t->path);
 	} else {
@@ -286,12 +284,11 @@ int sh_export_open(struct sh_export_target *t, const char *name, struct sh_wbuf 
 		rc = open_temp(t, f, final);
 	}
 	if (rc == 0)
-		rc = t->kind == T_STDOUT ? sh_wbuf_init(&f->w, f->fd) : sh_wbuf_init_direct(&f->w, f->fd);
+		rc = t->kind == T_STDOUT ? sh_wbuf_init(&f->w, f->r.fd)
+					 : sh_wbuf_init_direct(&f->w, f->r.fd);
 	if (rc != 0) {
-		if (t->kind != T_STDOUT && f->fd >= 0) {
-			close(f->fd);
-			unlink(f->tmp);
-		}
+		if (t->kind != T_STDOUT)
+			sh_replace_abort(&f->r);
 		return rc;
 	}
 	f->open = true;
@@ -306,10 +303,8 @@ static void discard(struct sh_export_target *t)
 		if (!f->open)
 			continue;
 		sh_wbuf_fini(&f->w);
-		if (t->kind != T_STDOUT) {
-			close(f->fd);
-			unlink(f->tmp);
-		}
+		if (t->kind != T_STDOUT)
+			sh_replace_abort(&f->r);
 		f->open = false;
 	}
 }
@@ -328,22 +323,16 @@ int sh_export_commit(struct sh_export_target *t, struct sh_wbuf *w)
 		f->open = false;
 		return rc;
 	}
-	if (rc == 0 && fsync(f->fd) != 0)
-		rc = SH_EIO;
-	if (rc == 0 && close(f->fd) != 0)
-		rc = SH_EIO;
-	else if (rc != 0)
-		close(f->fd);
-	/* O_NONBLOCK: an output path naming a FIFO must not block here */
-	int replaced = rc == 0 ? open(f->final, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) : -1;
-	if (rc == 0 && rename(f->tmp, f->final) != 0)
-		rc = SH_EIO;
-	if (rc != 0) {
-		snprintf(t->why, sizeof(t->why), "cannot write %.400s: %s", f->final, strerror(errno));
-		unlink(f->tmp);
-	} else {
-		sync_dir_of(f->final);
-	}
+	int replaced = -1;
+	if (rc != 0)
+		sh_replace_abort(&f->r);
+	else
+		rc = sh_replace_commit(&f->r, w->bytes, &replaced);
+	if (rc != 0)
+		snprintf(t->why, sizeof(t->why), "cannot write %.400s: %s", f->r.final,
+			 strerror(errno));
+	else
+		sync_dir_of(f->r.final);
 	if (replaced >= 0)
 		reaper_close(&t->reaper, replaced);
 	sh_wbuf_fini(w);
@@ -381,6 +370,9 @@ int sh_export_prune(struct sh_export_target *t, bool (*stale)(const char *name, 
 				 e->d_name, strerror(errno));
 			rc = SH_EIO;
 		}
+		char spare[512];
+		if ((size_t)snprintf(spare, sizeof(spare), ".%s.spare", e->d_name) < sizeof(spare))
+			unlinkat(fd, spare, 0);
 		removed = true;
 	}
 	if (removed)
@@ -585,7 +577,7 @@ int sh_export_run(const struct sh_export_format *f, struct sh_export_ctx *c,
 				     .path = o->out, .state = st, .history = c->history,
 				     .state_path = res->state_path};
 	for (size_t i = 0; i < TARGET_FILES; i++)
-		t.f[i].fd = -1;
+		t.f[i].r.fd = -1;
 	rc = f->write(c, &t);
 	discard(&t);
 	if (rc != 0 && t.why[0])

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "engine/listing.h"
 #include "engine/policy.h"
@@ -194,6 +195,28 @@ struct sh_export_ctx {
 	const char *tool;                   /* "sheriff 0.1.0" */
 };
 
+/* A file being written to replace final (replace.c): a new temporary file beside it, or
+ * final's spare, the file the previous export replaced, written over. */
+struct sh_replace {
+	int fd;
+	bool reuse;  /* fd is the spare */
+	bool synced; /* cut to its length and durable */
+	char final[4096], tmp[4096], spare[4096];
+};
+/* Opens the file to write, with the given mode: the spare (NULL: no spare is kept) where
+ * nothing else can be reading it, else a new file from the mkstemp template tmpl. */
+SH_MUST_CHECK int sh_replace_open(struct sh_replace *r, const char *final, const char *tmpl,
+				  const char *spare, mode_t mode);
+/* Cuts the file to len (a spare may have been longer) and makes it durable. */
+SH_MUST_CHECK int sh_replace_sync(struct sh_replace *r, uint64_t len);
+/* sh_replace_sync unless done, then puts the file at final:
+ * exchanged with the file there, which becomes the spare, or renamed over it. *replaced is a
+ * file that lost its last name by it, held open for the caller to close (which frees it), or
+ * -1. The file is closed either way, and removed on failure (errno says why). */
+SH_MUST_CHECK int sh_replace_commit(struct sh_replace *r, uint64_t len, int *replaced);
+/* Closes and removes the file being written. */
+void sh_replace_abort(struct sh_replace *r);
+
 /* Where a format writes: one file, a directory of files, or stdout. */
 struct sh_export_target;
 /* A writer for the file name (ignored by single-file targets); commit makes it visible. One
@@ -207,9 +230,9 @@ SH_MUST_CHECK int sh_export_commit(struct sh_export_target *t, struct sh_wbuf *w
  * holding it up; the run puts it in place after the output. Without a call, the run completes
  * it after the output. */
 SH_MUST_CHECK int sh_export_versions_final(struct sh_export_target *t);
-/* Directory targets: removes the files that match (cb true) from the directory, then makes the
- * removal durable (fsync of the directory). For dropping files the new index no longer names,
- * after that index was committed. Nothing for other targets. */
+/* Directory targets: removes the files that match (cb true) from the directory, and their
+ * spares, then makes the removal durable (fsync of the directory). For dropping files the new
+ * index no longer names, after that index was committed. Nothing for other targets. */
 SH_MUST_CHECK int sh_export_prune(struct sh_export_target *t,
 				  bool (*stale)(const char *name, void *arg), void *arg);
 

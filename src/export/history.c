@@ -660,8 +660,7 @@ void sh_export_history_record(struct sh_export_history *h, size_t index, struct 
 }
 
 struct sh_export_state {
-	char tmp[4200], path[4096];
-	int fd;
+	struct sh_replace r;
 	struct sh_wbuf w;
 	bool finished; /* complete and durable, not yet in place */
 };
@@ -673,21 +672,18 @@ int sh_export_state_begin(const char *path, const char *format, unsigned long en
 	struct sh_export_state *s = calloc(1, sizeof(*s));
 	if (!s)
 		return SH_ENOMEM;
-	int n = snprintf(s->tmp, sizeof(s->tmp), "%s.XXXXXX", path);
-	if (n < 0 || (size_t)n >= sizeof(s->tmp) || strlen(path) >= sizeof(s->path)) {
-		free(s);
-		return SH_ETOOLONG;
+	char tmpl[4200], spare[4200];
+	int n = snprintf(tmpl, sizeof(tmpl), "%s.XXXXXX", path);
+	int m = snprintf(spare, sizeof(spare), "%s.spare", path);
+	int rc = n < 0 || (size_t)n >= sizeof(tmpl) || m < 0 || (size_t)m >= sizeof(spare)
+			 ? SH_ETOOLONG
+			 : sh_replace_open(&s->r, path, tmpl, versions ? spare : NULL, 0600);
+	if (rc == 0) {
+		rc = sh_wbuf_init_direct(&s->w, s->r.fd);
+		if (rc != 0)
+			sh_replace_abort(&s->r);
 	}
-	snprintf(s->path, sizeof(s->path), "%s", path);
-	s->fd = mkstemp(s->tmp);
-	if (s->fd < 0) {
-		free(s);
-		return SH_EIO;
-	}
-	int rc = sh_wbuf_init_direct(&s->w, s->fd);
 	if (rc != 0) {
-		close(s->fd);
-		unlink(s->tmp);
 		free(s);
 		return rc;
 	}
@@ -713,8 +709,7 @@ void sh_export_state_abort(struct sh_export_state *s)
 	if (!s)
 		return;
 	sh_wbuf_fini(&s->w);
-	close(s->fd);
-	unlink(s->tmp);
+	sh_replace_abort(&s->r);
 	free(s);
 }
 
@@ -729,21 +724,24 @@ int sh_export_state_finish(struct sh_export_state *s, struct sh_export_history *
 		h->v[i].saved = false;
 	}
 	if (rc == 0)
-		rc = sh_wbuf_flush(&s->w) == 0 && fsync(s->fd) == 0 ? 0 : SH_EIO;
+		rc = sh_wbuf_flush(&s->w) == 0 ? sh_replace_sync(&s->r, s->w.bytes) : SH_EIO;
 	s->finished = rc == 0;
 	return rc;
 }
 
 int sh_export_state_publish(struct sh_export_state *s)
 {
-	int rc = s->finished ? 0 : SH_EINVAL;
+	uint64_t len = s->w.bytes;
 	sh_wbuf_fini(&s->w);
-	if (close(s->fd) != 0)
-		rc = SH_EIO;
-	if (rc == 0 && rename(s->tmp, s->path) != 0)
-		rc = SH_EIO;
-	if (rc != 0)
-		unlink(s->tmp);
+	int rc = SH_EINVAL, replaced = -1;
+	if (s->finished)
+		rc = sh_replace_commit(&s->r, len, &replaced);
+	else
+		sh_replace_abort(&s->r);
+	/* what lost its last name here: a small state without versions, or a spare that
+	 * something else held */
+	if (replaced >= 0)
+		close(replaced);
 	free(s);
 	return rc;
 }

@@ -3,7 +3,8 @@
 # whole address space, a too short prefix, allowlisted space or a public suffix, is refused
 # (exit 3, the reason on stderr) and the previous output stays byte for byte; --force
 # publishes anyway. Replacement is atomic: a reader polling the file during repeated exports
-# only ever sees one complete version or another. Whole networks: the routed prefix of a
+# only ever sees one complete version or another, and the spare an export writes over is never
+# a file that a reader still holds or that another link names. Whole networks: the routed prefix of a
 # network with a bph verdict is listed with its evidence, never shorter than the bounds and
 # never over allowlisted space.
 . "$(dirname "$0")/lib.sh"
@@ -98,6 +99,35 @@ done
 wait $writer
 check "$reads reads during 30 exports: every one a complete version" test $seen_bad -eq 0
 check "no temporary file is left" bash -c "! ls -A '$T/pub' | grep -q '^\\.atomic\\.csv\\.[A-Za-z0-9]\\{6\\}\$'"
+check "the two versions differ in length (a spare written over is cut to the new one)" \
+	test "$(stat -c %s "$T/a.csv")" != "$(stat -c %s "$T/b.csv")"
+check "the file the last export replaced is kept as the spare" \
+	bash -c "h=\$(md5sum < '$T/pub/.atomic.csv.spare'); [ \"\$h\" = '$ha' ] || [ \"\$h\" = '$hb' ]"
+
+# ---- the spare: written over only when nothing else holds it --------------------------------
+# an export writes over the file the one before it replaced; a reader that still has that file
+# open, or a backup that links it, keeps it whole
+OUT=$T/pub/held.csv
+sx() { "$SHERIFF" export --db "$DB" --at "$1" --format csv --out "$OUT" --force 2> /dev/null; }
+sx $AT1
+sx 2019-09-22T00:00:00Z
+hb=$(md5sum < "$OUT")
+exec 3< "$OUT"
+sx 2019-09-23T00:00:00Z
+hc=$(md5sum < "$OUT")
+sx $AT1
+check "a reader holding the published file across two exports reads it whole" \
+	test "$(md5sum <&3)" = "$hb"
+exec 3<&-
+check "  and the output is the new version" test "$(md5sum < "$OUT")" = "$ha"
+check "  and the spare the one before" test "$(md5sum < "$T/pub/.held.csv.spare")" = "$hc"
+ln "$OUT" "$T/backup.csv"
+sx 2019-09-22T00:00:00Z
+sx 2019-09-23T00:00:00Z
+check "a hard link to a published file keeps its content through two exports" \
+	test "$(md5sum < "$T/backup.csv")" = "$ha"
+check "  and the output is the new version" test "$(md5sum < "$OUT")" = "$hc"
+
 # ---- a damaged state file ---------------------------------------------------------------------
 # STIX remembers each indicator's version in the state beside the bundle, read as the export
 # walks it: a record damaged on disk fails the export, which names it, and the published

@@ -1,6 +1,8 @@
 /* Unit tests for the exports: digests and name-based UUIDs against published vectors, JSON
  * string escaping, prefix aggregation without overlaps, formatting in parallel chunks, the
- * version history and its state file, and the listing set and guard on a real feed slice. */
+ * version history and its state file, replacing files through a spare, and the listing set
+ * and guard on a real feed slice. */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -728,6 +731,127 @@ static const struct sh_listing *find(const struct sh_listing_set *set, const cha
 	return NULL;
 }
 
+/* replace(dir, text): writes text through sh_replace to dir/out (spare dir/.out.spare) */
+static int replace_with(const char *dir, const char *text, bool *reused, int *replaced)
+{
+	char final[256], tmpl[256], spare[256];
+	snprintf(final, sizeof(final), "%s/out", dir);
+	snprintf(tmpl, sizeof(tmpl), "%s/.out.XXXXXX", dir);
+	snprintf(spare, sizeof(spare), "%s/.out.spare", dir);
+	struct sh_replace r;
+	int rc = sh_replace_open(&r, final, tmpl, spare, 0644);
+	if (rc != 0)
+		return rc;
+	*reused = r.reuse;
+	size_t n = strlen(text);
+	if (write(r.fd, text, n) != (ssize_t)n) {
+		sh_replace_abort(&r);
+		return SH_EIO;
+	}
+	return sh_replace_commit(&r, n, replaced);
+}
+
+static bool file_is(const char *dir, const char *name, const char *text)
+{
+	char path[256], buf[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strcmp(buf, text) == 0;
+}
+
+/* Replacing a file: the old one becomes the spare, which the next replacement writes over
+ * unless something else has it open or links it. */
+static void test_replace(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sh-replace-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char spare[256], link_path[256], out[256];
+	snprintf(spare, sizeof(spare), "%s/.out.spare", dir);
+	snprintf(link_path, sizeof(link_path), "%s/backup", dir);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	bool reused;
+	int replaced;
+
+	/* the first file is renamed into place; the second exchanges with it */
+	assert_int_equal(replace_with(dir, "first version\n", &reused, &replaced), 0);
+	assert_false(reused);
+	assert_int_equal(replaced, -1);
+	assert_int_equal(access(spare, F_OK), -1);
+	assert_int_equal(replace_with(dir, "second version, longer\n", &reused, &replaced), 0);
+	assert_false(reused);
+	assert_int_equal(replaced, -1);
+	assert_true(file_is(dir, "out", "second version, longer\n"));
+	assert_true(file_is(dir, ".out.spare", "first version\n"));
+
+	/* the third writes over the spare, cut to its own length */
+	assert_int_equal(replace_with(dir, "third\n", &reused, &replaced), 0);
+	assert_true(reused);
+	assert_true(file_is(dir, "out", "third\n"));
+	assert_true(file_is(dir, ".out.spare", "second version, longer\n"));
+
+	/* a reader still holding the spare keeps it whole: a new file is written instead, and
+	 * the spare it held is handed back to be closed */
+	int held = open(spare, O_RDONLY);
+	assert_true(held >= 0);
+	assert_int_equal(replace_with(dir, "fourth\n", &reused, &replaced), 0);
+	assert_false(reused);
+	assert_true(replaced >= 0);
+	close(replaced);
+	char buf[64] = {0};
+	assert_int_equal(pread(held, buf, sizeof(buf) - 1, 0), 23);
+	assert_string_equal(buf, "second version, longer\n");
+	close(held);
+	assert_true(file_is(dir, "out", "fourth\n"));
+	assert_true(file_is(dir, ".out.spare", "third\n"));
+
+	/* a spare with another link (a backup made with hard links) is not written over */
+	assert_int_equal(link(spare, link_path), 0);
+	assert_int_equal(replace_with(dir, "fifth\n", &reused, &replaced), 0);
+	assert_false(reused);
+	if (replaced >= 0)
+		close(replaced);
+	assert_true(file_is(dir, "backup", "third\n"));
+	assert_true(file_is(dir, "out", "fifth\n"));
+	unlink(link_path);
+
+	/* a spare that is a symbolic link is not followed */
+	assert_int_equal(unlink(spare), 0);
+	assert_int_equal(symlink("backup", spare), 0);
+	int fd = open(link_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "kept\n", 5), 5);
+	close(fd);
+	assert_int_equal(replace_with(dir, "sixth\n", &reused, &replaced), 0);
+	assert_false(reused);
+	if (replaced >= 0)
+		close(replaced);
+	assert_true(file_is(dir, "backup", "kept\n"));
+	assert_true(file_is(dir, "out", "sixth\n"));
+	assert_true(file_is(dir, ".out.spare", "fifth\n"));
+
+	/* a directory at the final path is neither exchanged nor replaced */
+	unlink(out);
+	assert_int_equal(mkdir(out, 0755), 0);
+	assert_int_equal(replace_with(dir, "seventh\n", &reused, &replaced), SH_EIO);
+	if (replaced >= 0)
+		close(replaced);
+	struct stat st;
+	assert_int_equal(lstat(out, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(rmdir(out), 0);
+
+	unlink(spare);
+	unlink(link_path);
+	/* nothing else is left: no temporary file */
+	assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_listing_set(void **state)
 {
 	struct real *r = *state;
@@ -813,6 +937,7 @@ int main(void)
 		cmocka_unit_test(test_state_streamed),
 		cmocka_unit_test(test_history_large),
 		cmocka_unit_test(test_misp_many_events),
+		cmocka_unit_test(test_replace),
 		cmocka_unit_test_setup_teardown(test_listing_set, real_setup, real_teardown),
 		cmocka_unit_test_setup_teardown(test_guard_and_atomic_write, real_setup, real_teardown),
 	};
