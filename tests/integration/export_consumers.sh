@@ -253,6 +253,8 @@ print(' '.join(sorted(man)))
 if files != man:
     sys.exit('event files %s, manifest %s' % (sorted(files - man), sorted(man - files)))
 PY
+check "misp export again: each file replaced stays as its spare" exp misp "$T/misp"
+check "...one spare per event file" bash -c "s=\$(ls -A '$T/misp' | grep -c '^\\.[0-9a-f-]*\\.json\\.spare\$'); [ \$s -gt 0 ] && [ \$s -eq \$(ls '$T/misp' | grep -c '^[0-9a-f-]*\\.json\$') ]"
 python3 "$T/misp-events.py" "$T/misp" > "$T/misp-1.events"
 touch "$T/misp/notes.txt" "$T/misp/Custom.json"
 { cat "$T/policy.conf"; printf '[listing]\ntypes = domain, url\n'; } > "$T/policy-names.conf"
@@ -261,11 +263,12 @@ check "misp export of names only: the address-only categories' events drop out (
 	--out "$T/misp" --force 2>> "$T/export.log"
 check "MISP: every event file is in the new manifest and every manifest event has its file" \
 	bash -c "python3 '$T/misp-events.py' '$T/misp' > '$T/misp-2.events'"
-check "MISP: events dropped out of the manifest, and their files were deleted" python3 -c 'import os,sys
+check "MISP: events dropped out of the manifest, and their files and spares were deleted" python3 -c 'import os,sys
 e1=set(open(sys.argv[1]).read().split()); e2=set(open(sys.argv[2]).read().split())
 gone=e1-e2
 assert gone and e2 < e1, (len(e1), len(e2))
-assert not any(os.path.exists(os.path.join(sys.argv[3], u + ".json")) for u in gone)' \
+assert not any(os.path.exists(os.path.join(sys.argv[3], u + ".json")) for u in gone)
+assert not any(os.path.exists(os.path.join(sys.argv[3], "." + u + ".json.spare")) for u in gone)' \
 	"$T/misp-1.events" "$T/misp-2.events" "$T/misp"
 check "MISP: files that are not event files stay" test -e "$T/misp/notes.txt" -a -e "$T/misp/Custom.json"
 check "MISP feed grammar after the pruning export" $CHECK misp "$T/misp"
