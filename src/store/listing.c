@@ -71,8 +71,7 @@ static const char *col_text(sqlite3_stmt *st, int col)
 }
 
 /* Copies the current sighting row (its texts into the arena, as the statement steps on before
- * the callback) to the end of the row buffer. Column 9 says whether any text column is set:
- * most sightings carry none, and one call then replaces four. */
+ * the callback) to the end of the row buffer. */
 static int take_row(struct lwalk *w, struct sh_arena *a, size_t *n)
 {
 	size_t src = source_at(w, sqlite3_column_int64(w->sig, 1));
@@ -86,9 +85,10 @@ static int take_row(struct lwalk *w, struct sh_arena *a, size_t *n)
 	g->last_seen = sqlite3_column_int64(w->sig, 3);
 	g->online = sqlite3_column_int(w->sig, 4) != 0;
 	g->threat = g->malware = g->tags = g->ref = NULL;
-	if (sqlite3_column_int(w->sig, 9)) {
-		const char **f[] = {&g->threat, &g->malware, &g->tags, &g->ref};
-		for (int i = 0; i < 4; i++) {
+	const char **f[] = {&g->threat, &g->malware, &g->tags, &g->ref};
+	for (int i = 0; i < 4; i++) {
+		/* most sightings carry none: the type is known without a conversion */
+		if (sqlite3_column_type(w->sig, 5 + i) != SQLITE_NULL) {
 			const char *t = col_text(w->sig, 5 + i);
 			*f[i] = t ? sh_arena_strndup(a, t, (size_t)sqlite3_column_bytes(w->sig, 5 + i))
 				  : NULL;
@@ -246,8 +246,7 @@ int sh_store_foreach_listing(struct sh_store *s, int64_t since, const int64_t *b
 	if (rc == 0)
 		rc = sh_store_prepare(s,
 				      "SELECT indicator_id, source_id, first_seen, last_seen, online,"
-				      " threat, malware, tags, ref, coalesce(threat, malware, tags, ref)"
-				      " IS NOT NULL FROM sighting"
+				      " threat, malware, tags, ref FROM sighting"
 				      " WHERE indicator_id >= ?2 AND indicator_id < ?3"
 				      " AND (online OR last_seen >= ?1)"
 				      " ORDER BY indicator_id, source_id",
