@@ -100,15 +100,22 @@ static void put_description(struct sh_wbuf *w, const struct sh_export_ctx *c,
 			    const struct sh_listing *l)
 {
 	static const char last[] = "; last seen ";
-	char buf[1024], t[SH_TIME_STRLEN];
+	/* the date of the day last formatted: a million listings share a few days */
+	static _Thread_local int64_t memo_day = INT64_MIN;
+	static _Thread_local char memo_date[SH_TIME_STRLEN];
+	char buf[1024];
 	size_t room = sizeof(buf) - (sizeof(last) - 1) - 10;
 	size_t n = sh_listing_reason(c->set, l, buf, room);
 	if (n >= room)
 		n = room - 1; /* cut, as every evidence text is at its buffer's size */
 	memcpy(buf + n, last, sizeof(last) - 1);
 	n += sizeof(last) - 1;
-	sh_time_format(l->last_seen, t);
-	memcpy(buf + n, t, 10); /* the date of "2020-02-07T12:08:47Z" */
+	int64_t day = l->last_seen >= 0 ? l->last_seen / DAY : (l->last_seen - DAY + 1) / DAY;
+	if (day != memo_day) {
+		sh_time_format(day * DAY, memo_date);
+		memo_day = day;
+	}
+	memcpy(buf + n, memo_date, 10); /* "2020-02-07" of "2020-02-07T00:00:00Z" */
 	buf[n + 10] = '\0';
 	sh_wb_json_str(w, buf);
 }
