@@ -74,6 +74,9 @@ void sh_wb_time(struct sh_wbuf *w, int64_t t);
 void sh_wb_time_ms(struct sh_wbuf *w, int64_t ms);
 /* ISO 8601 with microseconds and a numeric offset, as MISP has them ("...T12:00:00.000000+00:00"). */
 void sh_wb_time_us(struct sh_wbuf *w, int64_t t);
+/* A listing's times as JSON members: "first_seen":"...","last_seen":"...","expires":"..."
+ * (the json and drop-json lines). */
+void sh_wb_json_times(struct sh_wbuf *w, const struct sh_listing *l);
 /* n bytes as lowercase hexadecimal. */
 void sh_wb_hex(struct sh_wbuf *w, const uint8_t *b, size_t n);
 /* 127.0.0.2 from a host-order address. */

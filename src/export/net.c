@@ -283,13 +283,9 @@ static void drop_json_line(const struct sh_export_ctx *c, const struct sh_listin
 	sh_wb_json_str(w, ev);
 	sh_wb_str(w, ",\"sources\":");
 	json_sources(w, l->sources);
-	sh_wb_str(w, ",\"first_seen\":\"");
-	sh_wb_time(w, l->first_seen);
-	sh_wb_str(w, "\",\"last_seen\":\"");
-	sh_wb_time(w, l->last_seen);
-	sh_wb_str(w, "\",\"expires\":\"");
-	sh_wb_time(w, l->expires);
-	sh_wb_str(w, "\"}\n");
+	sh_wb_char(w, ',');
+	sh_wb_json_times(w, l);
+	sh_wb_str(w, "}\n");
 }
 
 static int drop_json_write(const struct sh_export_ctx *c, struct sh_export_target *t)

@@ -154,13 +154,9 @@ static void json_line(const struct sh_export_ctx *c, const struct sh_listing *l,
 	sh_wb_str(w, l->flags & SH_LF_ONLINE ? ",\"online\":true" : ",\"online\":false");
 	if (l->flags & SH_LF_FROM_URL)
 		sh_wb_str(w, ",\"from_urls\":true");
-	sh_wb_str(w, ",\"first_seen\":\"");
-	sh_wb_time(w, l->first_seen);
-	sh_wb_str(w, "\",\"last_seen\":\"");
-	sh_wb_time(w, l->last_seen);
-	sh_wb_str(w, "\",\"expires\":\"");
-	sh_wb_time(w, l->expires);
-	sh_wb_str(w, "\",\"sources\":");
+	sh_wb_char(w, ',');
+	sh_wb_json_times(w, l);
+	sh_wb_str(w, ",\"sources\":");
 	json_sources(w, l->sources);
 	json_opt(w, ",\"threat\":", l->threat);
 	json_opt(w, ",\"malware\":", l->malware);

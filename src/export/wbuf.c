@@ -501,6 +501,17 @@ void sh_wb_time_us(struct sh_wbuf *w, int64_t t)
 	sh_wb_put(w, ".000000+00:00", 13);
 }
 
+void sh_wb_json_times(struct sh_wbuf *w, const struct sh_listing *l)
+{
+	sh_wb_str(w, "\"first_seen\":\"");
+	sh_wb_time(w, l->first_seen);
+	sh_wb_str(w, "\",\"last_seen\":\"");
+	sh_wb_time(w, l->last_seen);
+	sh_wb_str(w, "\",\"expires\":\"");
+	sh_wb_time(w, l->expires);
+	sh_wb_char(w, '"');
+}
+
 void sh_wb_hex(struct sh_wbuf *w, const uint8_t *b, size_t n)
 {
 	/* 32 digits a put: MISP's hashes.csv has a million MD5s */
